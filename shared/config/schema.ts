@@ -1,0 +1,113 @@
+import { z } from 'zod';
+
+/**
+ * Desired state. Defaults come from DESIGN §5: the seeds' hardened shape corrected with the
+ * vendor chart (qualys-cs-api.md §2): `--container-runtime containerd`, QUALYS_POD_* env names,
+ * only the runtime socket the node has, the namespaced Role the sensor needs for scan pods.
+ */
+const quantity = z.string().regex(/^[0-9.]+(m|Ki|Mi|Gi|Ti|k|M|G)?$/, 'a Kubernetes quantity such as 250m or 512Mi');
+
+export const tolerationSchema = z.object({
+  key: z.string().optional(),
+  operator: z.enum(['Exists', 'Equal']).default('Exists'),
+  value: z.string().optional(),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+  tolerationSeconds: z.number().int().optional(),
+});
+export type Toleration = z.infer<typeof tolerationSchema>;
+
+export const sensorSchema = z.object({
+  image: z.string().default('qualys/qcs-sensor'),
+  version: z.string().regex(/^[A-Za-z0-9._-]+$/).default('1.34.1-0'),
+  imagePullPolicy: z.enum(['IfNotPresent', 'Always']).default('IfNotPresent'),
+  containerRuntime: z.enum(['containerd', 'cri-o', 'docker']).default('containerd'),
+  /** Arguments after the mode flag (--k8s-mode / --ecs-mode) and runtime flag. */
+  args: z.array(z.string()).default(['--registry-sensor', '--enable-console-logs']),
+  resources: z
+    .object({
+      requests: z.object({ cpu: quantity, memory: quantity }),
+      limits: z.object({ cpu: quantity, memory: quantity }),
+    })
+    .default({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '500m', memory: '1Gi' } }),
+  namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).default('qualys-sensor'),
+  tolerations: z.array(tolerationSchema).default([
+    { operator: 'Exists', effect: 'NoSchedule' },
+    { operator: 'Exists', effect: 'NoExecute' },
+  ]),
+  priorityClassName: z.string().default('system-node-critical'),
+  /** DaemonSet rolling update: a share of nodes ("10%") or a count. */
+  maxUnavailable: z.union([z.string().regex(/^\d+%$/), z.number().int().positive()]).default('10%'),
+  /** Qualys platform (POD_URL is derived) or an explicit POD_URL. */
+  qualysPlatform: z.string().default('US2'),
+  podUrl: z.string().url().optional(),
+  ecs: z
+    .object({
+      cpu: z.number().int().positive().default(256),
+      memory: z.number().int().positive().default(512),
+      minimumHealthyPercent: z.number().int().min(1).max(99).default(50),
+    })
+    .default({ cpu: 256, memory: 512, minimumHealthyPercent: 50 }),
+});
+export type SensorConfig = z.infer<typeof sensorSchema>;
+
+/** Where the activation and customer ids come from. The secret holds JSON {activationId, customerId}. */
+export const credentialsSchema = z.object({
+  secretsManagerSecretId: z.string().min(1).default('sensorfleet/qualys-activation'),
+  /** ARN used in ECS task definition `secrets`; defaults to the secret id resolved per account/region. */
+  secretArn: z.string().optional(),
+});
+
+export const awsTargetSchema = z.object({
+  accountId: z.string().regex(/^\d{12}$/, '12-digit AWS account id'),
+  regions: z.array(z.string().min(1)).min(1),
+  /** Role to assume in the target account; omitted for the account the functions run in. */
+  roleArn: z.string().startsWith('arn:').optional(),
+  externalId: z.string().optional(),
+  platforms: z.array(z.enum(['aws-ecs', 'aws-eks'])).default(['aws-ecs', 'aws-eks']),
+});
+export type AwsTarget = z.infer<typeof awsTargetSchema>;
+
+export const maintenanceWindowSchema = z.object({
+  /** Cluster reference glob, e.g. "aws-eks:*:eu-west-1:*". */
+  clusters: z.string().default('*'),
+  /** Days of week 0 (Sunday) to 6; empty means every day. */
+  days: z.array(z.number().int().min(0).max(6)).default([]),
+  start: z.string().regex(/^\d{2}:\d{2}$/),
+  end: z.string().regex(/^\d{2}:\d{2}$/),
+  timeZone: z.string().default('UTC'),
+});
+
+export const rolloutSchema = z.object({
+  /** Seconds a rollout may take before it is reported as stuck. */
+  deadlineSeconds: z.number().int().positive().default(600),
+  pollSeconds: z.number().positive().default(5),
+  /** Seconds a new cluster may stay CREATING before its enrollment is recorded as failed. */
+  readinessDeadlineSeconds: z.number().int().positive().default(3600),
+  readinessPollSeconds: z.number().int().positive().default(60),
+  /** Attempts for a work item that fails with an error before it goes to the DLQ. */
+  maxAttempts: z.number().int().positive().default(5),
+  /** Largest share of the fleet a nightly run may change without --force. */
+  blastRadiusPercent: z.number().min(0).max(100).default(25),
+  /** Clusters changed concurrently in a run. */
+  concurrency: z.number().int().positive().default(8),
+  maintenanceWindows: z.array(maintenanceWindowSchema).default([]),
+});
+
+export const configSchema = z.object({
+  sensor: sensorSchema.default(sensorSchema.parse({})),
+  credentials: credentialsSchema.default(credentialsSchema.parse({})),
+  skipTag: z.object({ key: z.string(), value: z.string() }).default({ key: 'qualys-sensor', value: 'disabled' }),
+  targets: z
+    .object({
+      aws: z.array(awsTargetSchema).default([]),
+    })
+    .default({ aws: [] }),
+  rollout: rolloutSchema.default(rolloutSchema.parse({})),
+  state: z.object({ tableName: z.string().min(1) }).default({ tableName: 'sensorfleet' }),
+  queue: z
+    .object({ url: z.string().optional(), dlqUrl: z.string().optional() })
+    .default({}),
+  /** Qualys CS API: filled by the Qualys module (issue 3). Kept open so that module owns its schema. */
+  qualys: z.record(z.string(), z.unknown()).default({}),
+});
+export type SensorfleetConfig = z.infer<typeof configSchema>;
