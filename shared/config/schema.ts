@@ -44,9 +44,12 @@ export const sensorSchema = z.object({
     .object({
       cpu: z.number().int().positive().default(256),
       memory: z.number().int().positive().default(512),
+      /** DAEMON services: 0 would stop every sensor of the cluster at once during an update. */
       minimumHealthyPercent: z.number().int().min(1).max(99).default(50),
+      /** Task execution role (in each target account) that may read the activation secret. */
+      executionRoleName: z.string().min(1).default('sensorfleet-qualys-sensor-execution'),
     })
-    .default({ cpu: 256, memory: 512, minimumHealthyPercent: 50 }),
+    .default({ cpu: 256, memory: 512, minimumHealthyPercent: 50, executionRoleName: 'sensorfleet-qualys-sensor-execution' }),
 });
 export type SensorConfig = z.infer<typeof sensorSchema>;
 

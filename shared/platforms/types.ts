@@ -53,7 +53,10 @@ export interface PlanOptions {
 }
 
 export interface PlannedAction {
-  /** Machine-readable, e.g. "apply", "register-task-definition", "update-service", "restart". */
+  /**
+   * Machine-readable, e.g. "apply", "register-task-definition", "update-service", "restart".
+   * `finding` is informational (e.g. "exists, not managed by sensorfleet; left alone") and is never applied.
+   */
   type: string;
   /** What it acts on, e.g. "apps/v1 DaemonSet qualys-sensor/qualys-container-sensor". */
   target: string;
@@ -95,4 +98,6 @@ export interface Coverage {
   rollout: { state: RolloutState; message: string };
   /** The sensor version the covered nodes run. */
   sensorVersion?: string;
+  /** Names (and host names where different) of every node/instance counted in `total`; feeds Qualys hygiene. */
+  nodeNames?: string[];
 }

@@ -1,0 +1,34 @@
+import type { SensorfleetConfig } from '../config/schema';
+import { formatClusterRef, type ClusterRef } from '../domain/cluster-ref';
+import type { ClusterPlan, ConnectedCluster, DesiredSensor, PlanOptions, PlatformAdapter } from '../platforms/types';
+import { adapterFor, type AdapterRegistry } from './adapters';
+
+/** The first half of a reconcile: connect, observe, plan. Kept in memory so a run observes each cluster once. */
+export type Assessment =
+  | { kind: 'planned'; ref: ClusterRef; adapter: PlatformAdapter<any, any, any>; connected: ConnectedCluster; plan: ClusterPlan }
+  | { kind: 'skipped'; ref: ClusterRef; message: string; status?: string };
+
+export async function assessCluster(
+  ref: ClusterRef,
+  registry: AdapterRegistry,
+  desired: DesiredSensor,
+  options: PlanOptions,
+): Promise<Assessment> {
+  const adapter = adapterFor(registry, ref.platform);
+  const connected = await adapter.connect(ref);
+  const skip = skipReason(connected.tags, desired.config);
+  if (skip) return { kind: 'skipped', ref, message: skip, status: connected.status };
+  const observed = await adapter.observe(connected, desired);
+  const plan = adapter.plan(desired, observed, options);
+  return { kind: 'planned', ref, adapter, connected, plan: { ...plan, cluster: formatClusterRef(ref) } };
+}
+
+export function skipReason(tags: Record<string, string>, config: SensorfleetConfig): string | undefined {
+  const { key, value } = config.skipTag;
+  return tags[key] === value ? `skipped: cluster is tagged ${key}=${value}` : undefined;
+}
+
+/** Actions that change something (findings are informational). */
+export function changesOf(plan: ClusterPlan): ClusterPlan['actions'] {
+  return plan.actions.filter((a) => a.type !== 'finding');
+}

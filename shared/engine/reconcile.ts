@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import { formatClusterRef, type ClusterRef } from '../domain/cluster-ref';
+import type { Coverage, DesiredSensor, PlanOptions } from '../platforms/types';
+import { CallCounter, countCalls } from '../runtime/call-log';
+import { ClusterNotFoundError, ClusterNotReadyError, errorMessage } from '../runtime/errors';
+import type { ClusterInventoryItem, ReconcileOutcome, ReconcileRecord, ReconcileTrigger } from '../state/records';
+import type { FleetStore } from '../state/store';
+import type { AdapterRegistry } from './adapters';
+import { assessCluster, changesOf, type Assessment } from './assess';
+
+export interface ReconcileDeps {
+  adapters: AdapterRegistry;
+  desired: DesiredSensor;
+  store?: FleetStore;
+  now?: () => Date;
+}
+
+export interface ReconcileOptions extends PlanOptions {
+  trigger: ReconcileTrigger;
+  dryRun?: boolean;
+  /** Set when changes must wait (maintenance window, blast-radius guard): the reason is recorded. */
+  holdReason?: string;
+}
+
+/** Services whose mutating calls count as changes to the fleet (our own queue and table do not). */
+const FLEET_SERVICES = new Set(['ECS', 'EKS', 'kubernetes', 'AutoScaling']);
+
+export function fleetWrites(counter: CallCounter): number {
+  return counter.calls.filter((c) => c.mutating && FLEET_SERVICES.has(c.service)).length;
+}
+
+/** observe -> plan -> apply -> verify for one cluster, recorded. Never throws for a cluster problem. */
+export async function reconcileCluster(ref: ClusterRef, deps: ReconcileDeps, options: ReconcileOptions): Promise<ReconcileRecord> {
+  return finishCluster(await assessCounted(ref, deps, options), deps, options);
+}
+
+/** A cluster after connect/observe/plan, with the calls it cost so far. */
+export interface AssessedCluster {
+  ref: ClusterRef;
+  started: Date;
+  counter: CallCounter;
+  assessment?: Assessment;
+  error?: ExecutionResult;
+}
+
+export async function assessCounted(ref: ClusterRef, deps: ReconcileDeps, options: PlanOptions): Promise<AssessedCluster> {
+  const counter = new CallCounter();
+  const started = clock(deps)();
+  return countCalls(counter, async () => {
+    try {
+      return { ref, started, counter, assessment: await assessCluster(ref, deps.adapters, deps.desired, options) };
+    } catch (err) {
+      return { ref, started, counter, error: outcomeOfError(err) };
+    }
+  });
+}
+
+/** apply + verify (unless dry run or held), then record. */
+export async function finishCluster(x: AssessedCluster, deps: ReconcileDeps, options: ReconcileOptions): Promise<ReconcileRecord> {
+  const result = await countCalls(x.counter, async () => {
+    if (x.error || !x.assessment) return x.error ?? { outcome: 'failed' as const, message: 'not assessed' };
+    try {
+      return await executeAssessment(x.assessment, deps, options);
+    } catch (err) {
+      return outcomeOfError(err);
+    }
+  });
+  const plan = x.assessment?.kind === 'planned' ? x.assessment.plan : undefined;
+  const record: ReconcileRecord = {
+    id: randomUUID(),
+    cluster: formatClusterRef(x.ref),
+    platform: x.ref.platform,
+    startedAt: x.started.toISOString(),
+    finishedAt: clock(deps)().toISOString(),
+    trigger: options.trigger,
+    outcome: result.outcome,
+    message: result.message,
+    observed: { status: result.status, sensorVersion: plan?.sensorVersion.current },
+    planned: plan?.actions ?? [],
+    changed: { writes: fleetWrites(x.counter), reads: x.counter.reads },
+    verified: result.coverage,
+    dryRun: options.dryRun ?? false,
+  };
+  if (deps.store && !options.dryRun) await deps.store.recordReconcile(record, inventoryItem(record, deps.desired));
+  return record;
+}
+
+export interface ExecutionResult {
+  outcome: ReconcileOutcome;
+  message: string;
+  coverage?: Coverage;
+  status?: string;
+}
+
+async function executeAssessment(a: Assessment, deps: ReconcileDeps, options: ReconcileOptions): Promise<ExecutionResult> {
+  if (a.kind === 'skipped') return { outcome: 'skipped', message: a.message, status: a.status };
+  const changes = changesOf(a.plan);
+  const status = a.connected.status;
+  if (options.dryRun) {
+    return changes.length === 0
+      ? { outcome: 'in-sync', message: 'in sync: nothing to change', status }
+      : { outcome: 'planned', message: `would make ${changes.length} change(s): ${summarise(changes)}`, status };
+  }
+  if (changes.length > 0 && options.holdReason) {
+    return { outcome: 'held', message: `held (${options.holdReason}): ${changes.length} change(s) waiting: ${summarise(changes)}`, status };
+  }
+  if (changes.length > 0) await a.adapter.apply(a.connected, a.plan);
+  const rollout = deps.desired.config.rollout;
+  const coverage = await a.adapter.verify(a.connected, deps.desired, {
+    deadlineMs: rollout.deadlineSeconds * 1000,
+    pollMs: rollout.pollSeconds * 1000,
+  });
+  return { ...outcomeOfCoverage(coverage, changes.length), coverage, status };
+}
+
+function outcomeOfCoverage(coverage: Coverage, changes: number): { outcome: ReconcileOutcome; message: string } {
+  const nodes = `${coverage.covered}/${coverage.total} nodes covered`;
+  if (coverage.rollout.state === 'stuck') return { outcome: 'stuck', message: `rollout stuck: ${coverage.rollout.message}; ${nodes}` };
+  if (coverage.uncovered.length > 0) {
+    const why = coverage.uncovered.slice(0, 3).map((u) => `${u.node}: ${u.reason}`).join('; ');
+    return { outcome: 'degraded', message: `${nodes}; ${why}${coverage.uncovered.length > 3 ? '; …' : ''}` };
+  }
+  return changes > 0
+    ? { outcome: 'converged', message: `applied ${changes} change(s); ${nodes}` }
+    : { outcome: 'in-sync', message: `in sync; ${nodes}` };
+}
+
+function outcomeOfError(err: unknown): ExecutionResult {
+  if (err instanceof ClusterNotReadyError) return { outcome: 'not-ready', message: err.message, status: err.status };
+  if (err instanceof ClusterNotFoundError) return { outcome: 'skipped', message: err.message, status: 'NOT_FOUND' };
+  return { outcome: 'failed', message: errorMessage(err) };
+}
+
+function summarise(actions: { reason: string }[]): string {
+  const shown = actions.slice(0, 3).map((a) => a.reason).join('; ');
+  return actions.length > 3 ? `${shown}; and ${actions.length - 3} more` : shown;
+}
+
+function clock(deps: ReconcileDeps): () => Date {
+  return deps.now ?? (() => new Date());
+}
+
+export function inventoryItem(record: ReconcileRecord, desired: DesiredSensor): ClusterInventoryItem {
+  const cov = record.verified;
+  return {
+    cluster: record.cluster,
+    platform: record.platform,
+    outcome: record.outcome,
+    message: record.message,
+    sensorVersion: cov?.sensorVersion ?? record.observed.sensorVersion,
+    desiredVersion: desired.config.sensor.version,
+    nodes: { covered: cov?.covered ?? 0, total: cov?.total ?? 0 },
+    uncovered: cov?.uncovered ?? [],
+    lastReconcileId: record.id,
+    lastReconciledAt: record.finishedAt,
+    ...(cov?.nodeNames ? { nodeNames: cov.nodeNames } : {}),
+  };
+}

@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import pLimit from 'p-limit';
+import { formatClusterRef, type ClusterRef } from '../domain/cluster-ref';
+import type { PlanOptions } from '../platforms/types';
+import { CallCounter, countCalls } from '../runtime/call-log';
+import type { ReconcileRecord, ReconcileTrigger } from '../state/records';
+import { changesOf } from './assess';
+import { assessCounted, finishCluster, fleetWrites, type AssessedCluster, type ReconcileDeps } from './reconcile';
+import { planWaves } from './waves';
+import { activeWindow } from './windows';
+
+export interface FleetRunOptions extends PlanOptions {
+  clusters: ClusterRef[];
+  trigger: ReconcileTrigger;
+  dryRun?: boolean;
+  /** Overrides the blast-radius guard and maintenance windows (the record's trigger says so). */
+  forceRun?: boolean;
+}
+
+export interface FleetRunReport {
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  dryRun: boolean;
+  clusters: ReconcileRecord[];
+  /** Mutating calls to the fleet (ECS, EKS, Kubernetes) made by the run. */
+  writes: number;
+  reads: number;
+  waves: number;
+  /** Why the run stopped before changing everything it planned to, if it did. */
+  halted?: string;
+}
+
+/**
+ * A fleet run: assess every cluster once (observe + plan), check the blast-radius guard, then apply
+ * in waves of growing size; a wave with a failed or stuck cluster holds every wave after it.
+ * Clusters with nothing to change are verified with what was already read.
+ */
+export async function runFleet(deps: ReconcileDeps, options: FleetRunOptions): Promise<FleetRunReport> {
+  const now = deps.now ?? (() => new Date());
+  const startedAt = now();
+  const total = new CallCounter();
+  const limit = pLimit(deps.desired.config.rollout.concurrency);
+  const records = new Map<string, ReconcileRecord>();
+  let halted: string | undefined;
+  let waveCount = 0;
+
+  await countCalls(total, async () => {
+    const assessed = await Promise.all(options.clusters.map((ref) => limit(() => assessCounted(ref, deps, options))));
+    const needsChange = (x: AssessedCluster) => x.assessment?.kind === 'planned' && changesOf(x.assessment.plan).length > 0;
+    const finish = async (x: AssessedCluster, holdReason?: string) => {
+      const record = await finishCluster(x, deps, { ...options, holdReason: holdReason ?? windowReason(x.ref, deps, options) });
+      records.set(record.cluster, record);
+    };
+
+    await Promise.all(assessed.filter((x) => !needsChange(x)).map((x) => limit(() => finish(x))));
+    halted = options.dryRun || options.forceRun ? undefined : blastRadiusHold(assessed, deps);
+    const waves = planWaves(assessed.filter(needsChange));
+    waveCount = waves.length;
+    for (const wave of waves) {
+      await Promise.all(wave.map((x) => limit(() => finish(x, halted))));
+      const bad = wave.map((x) => records.get(formatClusterRef(x.ref))!).filter((r) => r.outcome === 'failed' || r.outcome === 'stuck');
+      if (!halted && bad.length > 0) halted = `later waves held after ${bad.map((r) => `${r.cluster} ${r.outcome}`).join(', ')}`;
+    }
+  });
+
+  return {
+    runId: randomUUID(),
+    startedAt: startedAt.toISOString(),
+    finishedAt: now().toISOString(),
+    dryRun: options.dryRun ?? false,
+    clusters: options.clusters.map((ref) => records.get(formatClusterRef(ref))!),
+    writes: fleetWrites(total),
+    reads: total.reads,
+    waves: waveCount,
+    ...(halted ? { halted } : {}),
+  };
+}
+
+/**
+ * Blast-radius guard (DESIGN §8): a run that would change the running sensor on more than the
+ * configured share of the fleet stops and asks for a forced run. First installs on clusters that
+ * have no sensor yet do not count: they cannot break a sensor that is not there.
+ */
+export function blastRadiusHold(assessed: AssessedCluster[], deps: ReconcileDeps): string | undefined {
+  const limitPct = deps.desired.config.rollout.blastRadiusPercent;
+  const fleet = assessed.length;
+  const risky = assessed.filter(
+    (x) => x.assessment?.kind === 'planned' && x.assessment.plan.sensorVersion.current !== undefined && changesOf(x.assessment.plan).length > 0,
+  ).length;
+  if (fleet === 0 || (risky / fleet) * 100 <= limitPct) return undefined;
+  return `blast-radius guard: would change the running sensor on ${risky} of ${fleet} clusters (${Math.round((risky / fleet) * 100)}%), above the ${limitPct}% limit; re-run with --force to proceed`;
+}
+
+function windowReason(ref: ClusterRef, deps: ReconcileDeps, options: FleetRunOptions): string | undefined {
+  if (options.forceRun || options.dryRun) return undefined;
+  const w = activeWindow(deps.desired.config.rollout.maintenanceWindows, formatClusterRef(ref), (deps.now ?? (() => new Date()))());
+  return w ? `maintenance window ${w.start}-${w.end} ${w.timeZone}` : undefined;
+}

@@ -1,0 +1,56 @@
+import type { Coverage, PlannedAction } from '../platforms/types';
+
+/** How one reconcile of one cluster ended. */
+export type ReconcileOutcome =
+  | 'in-sync' // nothing to change, every node covered
+  | 'converged' // changes applied and verified
+  | 'planned' // dry run: what would change
+  | 'skipped' // opted out by tag, or unmanaged
+  | 'held' // changes needed but a maintenance window or the blast-radius guard held them
+  | 'not-ready' // cluster still being created; retried later
+  | 'degraded' // applied/in sync but some nodes are not covered
+  | 'stuck' // rollout did not finish by its deadline
+  | 'failed';
+
+export interface ReconcileTrigger {
+  kind: string;
+  eventId?: string;
+  source?: string;
+  /** On-call redeploys: who asked and why. */
+  requestedBy?: string;
+  reason?: string;
+}
+
+/** The record of one reconcile: what was observed, planned, changed and verified. */
+export interface ReconcileRecord {
+  id: string;
+  cluster: string;
+  platform: string;
+  startedAt: string;
+  finishedAt: string;
+  trigger: ReconcileTrigger;
+  outcome: ReconcileOutcome;
+  /** One sentence a human can act on. */
+  message: string;
+  observed: { status?: string; sensorVersion?: string };
+  planned: PlannedAction[];
+  changed: { writes: number; reads: number };
+  verified?: Coverage;
+  dryRun: boolean;
+}
+
+/** Current state of one cluster in the fleet inventory. */
+export interface ClusterInventoryItem {
+  cluster: string;
+  platform: string;
+  outcome: ReconcileOutcome;
+  message: string;
+  sensorVersion?: string;
+  desiredVersion: string;
+  nodes: { covered: number; total: number };
+  uncovered: Coverage['uncovered'];
+  lastReconcileId: string;
+  lastReconciledAt: string;
+  /** Host names/node names known to run in this cluster (for Qualys stale-sensor safety). */
+  nodeNames?: string[];
+}
