@@ -89,6 +89,8 @@ export const rolloutSchema = z.object({
   readinessPollSeconds: z.number().int().positive().default(60),
   /** Attempts for a work item that fails with an error before it goes to the DLQ. */
   maxAttempts: z.number().int().positive().default(5),
+  /** First retry delay of a failed work item; doubles per attempt (max 900 s, the SQS limit is 12 h). */
+  retryBackoffSeconds: z.number().int().positive().default(30),
   /** Largest share of the fleet a nightly run may change without --force. */
   blastRadiusPercent: z.number().min(0).max(100).default(25),
   /** Clusters changed concurrently in a run. */

@@ -33,7 +33,7 @@ export function decideAfterAttempt(
   }
   if (record.outcome === 'failed') {
     if (receiveCount < rollout.maxAttempts) {
-      return { kind: 'retry', delaySeconds: Math.min(900, 2 ** receiveCount * 5), reason: record.message };
+      return { kind: 'retry', delaySeconds: Math.min(900, rollout.retryBackoffSeconds * 2 ** (receiveCount - 1)), reason: record.message };
     }
     return { kind: 'dead-letter', reason: `failed after ${receiveCount} attempts: ${record.message}` };
   }
