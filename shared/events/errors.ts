@@ -12,6 +12,6 @@ export class MalformedEventError extends InvalidInputError {
     /** Best-effort id of the record that failed (envelope id, messageId, eventID), for logs. */
     readonly recordId = 'unknown',
   ) {
-    super(`malformed event ${recordId}: ${reason}`);
+    super(recordId === 'unknown' ? `malformed event: ${reason}` : `malformed event ${recordId}: ${reason}`);
   }
 }

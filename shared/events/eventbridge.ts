@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { clusterNameFromArn, parseArn } from './arn';
 import { normalizeCloudTrailRecord } from './cloudtrail';
 import { MalformedEventError } from './errors';
-import { clusterEvent, isObject, isoTime, NOTHING, oneLine, only, str, type Normalized, type NormalizeOptions } from './types';
+import { clusterEvent, isoTime, NOTHING, oneLine, only, str, type Normalized, type NormalizeOptions } from './types';
 
 /**
  * EventBridge envelopes (https://docs.aws.amazon.com/eventbridge/latest/ref/overiew-event-structure.html):
@@ -85,4 +85,3 @@ function asgLaunch(e: Envelope, opts: NormalizeOptions): Normalized {
   };
 }
 
-export { isObject };

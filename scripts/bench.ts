@@ -1,0 +1,116 @@
+/**
+ * `npm run bench`: prints the DESIGN §7 budget figures (benchmarks, not timed tests).
+ *  1. requests for an in-sync EKS cluster and an in-sync ECS cluster (reads, writes, by operation)
+ *  2. nightly plan over N sandbox clusters (default 1,000): wall time and memory
+ *  3. each function bundle's minified size and cold import time
+ * Usage: node bin/run-ts.mjs scripts/bench.ts [--clusters N] [--skip-fleet]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+import { parseConfig } from '../shared/config/load';
+import { parseClusterRef } from '../shared/domain/cluster-ref';
+import { buildEngine } from '../shared/engine/build';
+import { reconcileCluster } from '../shared/engine/reconcile';
+import { runFleet } from '../shared/engine/run-fleet';
+import { resetAwsClients } from '../shared/platforms/aws/clients';
+import { CallCounter, countCalls } from '../shared/runtime/call-log';
+import { startSandbox } from '../test/sandbox/index';
+
+const { values } = parseArgs({ options: { clusters: { type: 'string', default: '1000' }, 'skip-fleet': { type: 'boolean', default: false } } });
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+
+async function main(): Promise<void> {
+  await bundles();
+  const sandbox = await startSandbox();
+  const restore = sandbox.useAwsEnv();
+  try {
+    resetAwsClients();
+    await sandbox.fleet.putActivationSecret();
+    const config = parseConfig({
+      targets: { aws: [{ accountId: sandbox.aws.accountId, regions: [sandbox.aws.region] }] },
+      rollout: { deadlineSeconds: 60, pollSeconds: 0.2, concurrency: 16 },
+    });
+    await inSync(sandbox, config);
+    if (!values['skip-fleet']) await nightlyPlan(sandbox, config, Number(values.clusters));
+  } finally {
+    restore();
+    await sandbox.stop();
+  }
+}
+
+async function inSync(sandbox: Awaited<ReturnType<typeof startSandbox>>, config: ReturnType<typeof parseConfig>): Promise<void> {
+  console.log('\n# in-sync cluster: requests of a reconcile that finds nothing to change');
+  const eks = await sandbox.fleet.createEksCluster({ name: 'bench-eks', nodes: [{ name: 'b1' }, { name: 'b2' }, { name: 'b3' }] });
+  const ecs = await sandbox.fleet.createEcsCluster({ name: 'bench-ecs', instances: 3 });
+  for (const { ref } of [eks, ecs]) {
+    const cluster = parseClusterRef(ref);
+    const deps = await buildEngine(config, [cluster], { store: false });
+    const first = await reconcileCluster(cluster, deps, { trigger: { kind: 'reconcile-requested', source: 'bench' } });
+    const counter = new CallCounter();
+    const second = await countCalls(counter, () => reconcileCluster(cluster, deps, { trigger: { kind: 'reconcile-requested', source: 'bench' } }));
+    console.log(`${ref}: first reconcile ${first.outcome} (${first.changed.writes} writes); in-sync reconcile ${second.outcome}: ${counter.calls.length} requests, ${counter.reads} reads, ${counter.writes} writes`);
+    for (const [op, n] of Object.entries(counter.byOperation())) console.log(`    ${n} x ${op}`);
+  }
+}
+
+async function nightlyPlan(sandbox: Awaited<ReturnType<typeof startSandbox>>, config: ReturnType<typeof parseConfig>, n: number): Promise<void> {
+  console.log(`\n# nightly plan over ${n} sandbox clusters (half ECS, half EKS; each already enrolled)`);
+  const t0 = Date.now();
+  const refs = [];
+  for (let i = 0; i < n; i++) {
+    const name = `fleet-${String(i).padStart(4, '0')}`;
+    refs.push(i % 2 === 0 ? (await sandbox.fleet.createEcsCluster({ name, instances: 2 })).ref : (await sandbox.fleet.createEksCluster({ name, nodes: [{ name: `${name}-a` }, { name: `${name}-b` }] })).ref);
+  }
+  const clusters = refs.map(parseClusterRef);
+  const deps = await buildEngine(config, clusters, { store: false });
+  await runFleet(deps, { clusters, forceRun: true, trigger: { kind: 'reconcile-requested', source: 'bench-setup' } });
+  console.log(`setup (create + enroll) took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  global.gc?.();
+  const rssBefore = process.memoryUsage().rss;
+  let peak = rssBefore;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  const counter = new CallCounter();
+  const t1 = performance.now();
+  const report = await countCalls(counter, () => runFleet(deps, { clusters, dryRun: true, trigger: { kind: 'reconcile-requested', source: 'bench' } }));
+  const ms = performance.now() - t1;
+  clearInterval(sampler);
+  const outcomes: Record<string, number> = {};
+  for (const c of report.clusters) outcomes[c.outcome] = (outcomes[c.outcome] ?? 0) + 1;
+  console.log(`plan: ${(ms / 1000).toFixed(2)} s for ${n} clusters, ${counter.calls.length} requests (${counter.writes} writes), outcomes ${JSON.stringify(outcomes)}`);
+  console.log(`memory: rss ${(peak / 2 ** 20).toFixed(0)} MB peak (process includes the in-process sandbox API servers), +${((peak - rssBefore) / 2 ** 20).toFixed(0)} MB during the plan`);
+}
+
+async function bundles(): Promise<void> {
+  console.log('# function bundles (esbuild, minified ESM, as serverless.yml packages them)');
+  const dir = mkdtempSync(join(tmpdir(), 'sensorfleet-bench-'));
+  for (const file of readdirSync('functions').filter((f) => f.endsWith('.ts'))) {
+    const outfile = join(dir, file.replace(/\.ts$/, '.mjs'));
+    await build({
+      entryPoints: [join('functions', file)],
+      outfile,
+      bundle: true,
+      minify: true,
+      platform: 'node',
+      target: 'node22',
+      format: 'esm',
+      mainFields: ['module', 'main'],
+      banner: { js: "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);" },
+      logLevel: 'silent',
+    });
+    const cold = execFileSync(
+      process.execPath,
+      ['--input-type=module', '-e', `const t=performance.now(); await import(${JSON.stringify(outfile)}); console.log((performance.now()-t).toFixed(0));`],
+      { env: { ...process.env, SENSORFLEET_CONFIG: '{}', AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT' } },
+    )
+      .toString()
+      .trim();
+    console.log(`${file.replace(/\.ts$/, '').padEnd(18)} ${(statSync(outfile).size / 1024).toFixed(0).padStart(5)} KB minified, cold import ${cold} ms`);
+  }
+}
+
+await main();
