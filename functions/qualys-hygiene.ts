@@ -1,5 +1,31 @@
-// Placeholder created by the events/deployment helper so `serverless package` has every handler;
-// the Qualys hygiene helper replaces this file.
-export async function handler(): Promise<never> {
-  throw new Error('not implemented');
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import { loadConfig } from '../shared/config/load';
+import { powertools } from '../shared/lambda/powertools';
+import { liveHostsFrom } from '../shared/qualys/stale-sensors';
+import { runQualysSync } from '../shared/qualys/sync';
+
+const { logger, metrics } = powertools('qualys-hygiene');
+const config = loadConfig();
+
+/**
+ * Scheduled Qualys hygiene: registry scan schedules as declared, stale sensors purged.
+ * Input (optional): {dryRun?: boolean, liveHosts?: string[]}; the live hosts come from the fleet
+ * inventory; without them the stale purge is skipped.
+ */
+async function baseHandler(event: { dryRun?: boolean; liveHosts?: string[] } | undefined) {
+  const liveHosts = Array.isArray(event?.liveHosts) ? liveHostsFrom(event.liveHosts.filter((h): h is string => typeof h === 'string')) : undefined;
+  const report = await runQualysSync({ config, dryRun: event?.dryRun === true, ...(liveHosts ? { liveHosts } : {}) });
+  metrics.addMetric('qualys_stale_deleted', MetricUnit.Count, report.staleDeleted);
+  metrics.addMetric('qualys_schedules_changed', MetricUnit.Count, report.schedulesCreated + report.schedulesUpdated + report.schedulesDeleted);
+  metrics.addMetric('qualys_api_calls', MetricUnit.Count, report.calls);
+  metrics.addMetric('qualys_errors', MetricUnit.Count, report.errors.length);
+  const { plan, ...summary } = report;
+  logger.info('qualys hygiene run', { ...summary, planLines: plan.length });
+  for (const e of report.errors) logger.error('qualys hygiene step failed', { error: e });
+  return summary;
 }
+
+export const handler = middy(baseHandler).use(injectLambdaContext(logger)).use(logMetrics(metrics));

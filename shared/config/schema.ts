@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { qualysConfigSchema } from '../qualys/config';
 
 /**
  * Desired state. Defaults come from DESIGN §5: the seeds' hardened shape corrected with the
@@ -112,7 +113,7 @@ export const configSchema = z.object({
   queue: z
     .object({ url: z.string().optional(), dlqUrl: z.string().optional() })
     .default({}),
-  /** Qualys CS API: filled by the Qualys module (issue 3). Kept open so that module owns its schema. */
-  qualys: z.record(z.string(), z.unknown()).default({}),
+  /** Qualys CS API and hygiene (issue 3); the schema lives with the Qualys module. */
+  qualys: qualysConfigSchema.default(qualysConfigSchema.parse({})),
 });
 export type SensorfleetConfig = z.infer<typeof configSchema>;

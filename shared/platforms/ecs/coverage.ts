@@ -42,6 +42,7 @@ export function instanceCoverage(s: CoverageSnapshot): InstanceCoverage {
     byInstance.set(t.containerInstanceArn, [...(byInstance.get(t.containerInstanceArn) ?? []), t]);
   }
   const placementEvent = latestPlacementEvent(s.service);
+  const recentEvents = eventsOfPrimaryDeployment(s.service);
   const uncovered: UncoveredNode[] = [];
   let covered = 0;
   let blocked = 0;
@@ -52,7 +53,7 @@ export function instanceCoverage(s: CoverageSnapshot): InstanceCoverage {
       uncovered.push({ node, reason: 'no sensor service' });
       continue;
     }
-    const verdict = classify(instance, tasks, current, s.needs, placementEvent);
+    const verdict = classify(instance, tasks, current, s.needs, placementEvent, recentEvents);
     if (verdict === 'covered') covered++;
     else {
       uncovered.push({ node, reason: verdict.reason });
@@ -68,6 +69,7 @@ function classify(
   current: string,
   needs: TaskNeeds,
   placementEvent: string | undefined,
+  recentEvents: string[],
 ): 'covered' | { reason: string; blocked?: boolean } {
   const ofCurrent = tasks.filter((t) => t.taskDefinitionArn === current);
   if (ofCurrent.some((t) => t.lastStatus === 'RUNNING')) return 'covered';
@@ -84,6 +86,9 @@ function classify(
       blocked: true,
     };
   }
+  const id = instance.containerInstanceArn?.split('/').pop();
+  const insufficient = id ? recentEvents.find((m) => m.includes(id) && /insufficient/i.test(m)) : undefined;
+  if (insufficient) return { reason: `${NO_ROOM} (service event: ${insufficient})`, blocked: true };
   if (instance.agentConnected === false) return { reason: 'ECS agent disconnected', blocked: true };
   return { reason: placementEvent ? `no task; service event: ${placementEvent}` : 'no task' };
 }
@@ -108,6 +113,20 @@ function latestPlacementEvent(service: Service | undefined): string | undefined 
   const events = [...(service?.events ?? [])].sort((a, b) => time(b.createdAt) - time(a.createdAt));
   const latest = events[0]?.message;
   return latest && /unable to place|insufficient|no container instance/i.test(latest) ? latest : undefined;
+}
+
+/**
+ * Messages of the service's events since its PRIMARY deployment started, newest first. ECS names the
+ * closest matching container instance when it cannot place a task for lack of resources: that is the
+ * scheduler's own verdict. Events older than the deployment may describe a state that has since changed.
+ */
+function eventsOfPrimaryDeployment(service: Service | undefined): string[] {
+  const primary = service?.deployments?.find((d) => d.status === 'PRIMARY');
+  const since = time(primary?.createdAt);
+  return [...(service?.events ?? [])]
+    .filter((e) => time(e.createdAt) >= since)
+    .sort((a, b) => time(b.createdAt) - time(a.createdAt))
+    .map((e) => e.message ?? '');
 }
 
 export function nodeName(instance: ContainerInstance): string {

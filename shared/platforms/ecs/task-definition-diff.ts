@@ -120,8 +120,15 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** "containerDefinitions[x].image want a:1 have a:0" — values shown compactly; absent shown as (none). */
+/** Environment variables whose values may be shown in reasons; any other value may be a secret someone pasted in. */
+const SHOWN_ENVIRONMENT = new Set(['POD_URL']);
+
+/** "containerDefinitions[x].image want a:1 have a:0" — values shown compactly; absent shown as (none); env values hidden. */
 export function describeDifference(d: FieldDifference): string {
+  const env = /\.environment\[([^\]]+)\]/.exec(d.path);
+  if (env && !SHOWN_ENVIRONMENT.has(env[1]!)) {
+    return `${d.path} want ${d.want === undefined ? '(none)' : '(value hidden)'} have ${d.have === undefined ? '(none)' : '(value hidden)'}`;
+  }
   return `${d.path} want ${show(d.want)} have ${show(d.have)}`;
 }
 
