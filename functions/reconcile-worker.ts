@@ -16,6 +16,7 @@ import { decideAfterAttempt } from '../shared/engine/work-decision';
 import { activeWindow } from '../shared/engine/windows';
 import { powertools } from '../shared/lambda/powertools';
 import { awsClient } from '../shared/platforms/aws/clients';
+import { fifoId } from '../shared/queue/work-queue';
 
 const { logger, metrics } = powertools('reconcile-worker');
 const config = loadConfig();
@@ -101,8 +102,8 @@ async function deadLetter(event: Pick<ClusterEvent, 'id' | 'cluster'>, reason: s
     new SendMessageCommand({
       QueueUrl: dlq,
       MessageBody: rawBody ?? JSON.stringify(event),
-      MessageGroupId: event.cluster,
-      MessageDeduplicationId: `dlq-${event.id}`.replace(/[^A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g, '_').slice(0, 128),
+      MessageGroupId: fifoId(event.cluster),
+      MessageDeduplicationId: fifoId(`dlq-${event.id}`),
       MessageAttributes: { reason: { DataType: 'String', StringValue: reason.slice(0, 1000) } },
     }),
   );

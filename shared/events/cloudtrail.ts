@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ClusterEventKind } from '../domain/cluster-event';
 import type { Platform } from '../domain/cluster-ref';
 import { clusterNameFromArn, parseArn } from './arn';

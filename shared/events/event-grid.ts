@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ClusterEventKind } from '../domain/cluster-event';
 import { MalformedEventError } from './errors';
 import { clusterEvent, isObject, isoTime, NOTHING, oneLine, only, str, type Normalized, type NormalizeOptions } from './types';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { clusterNameFromArn, parseArn } from './arn';
 import { normalizeCloudTrailRecord } from './cloudtrail';
 import { MalformedEventError } from './errors';
@@ -15,9 +15,12 @@ const envelopeSchema = z.object({
   id: z.string().min(1),
   'detail-type': z.string().min(1),
   source: z.string().min(1),
-  account: z.string().min(1),
+  // always present in real deliveries; moto's SQS target drops `account`, so the record's own
+  // account (ARN, recipientAccountId) is used when it is missing
+  account: z.string().min(1).optional(),
   region: z.string().min(1),
   time: z.string().optional(),
+  resources: z.array(z.string()).optional(),
   detail: z.record(z.string(), z.unknown()),
 });
 
@@ -34,7 +37,7 @@ export function normalizeEventBridge(raw: Record<string, unknown>, opts: Normali
 
   if (type === 'AWS API Call via CloudTrail') {
     if (e.source !== 'aws.ecs' && e.source !== 'aws.eks') return NOTHING;
-    return normalizeCloudTrailRecord(e.detail, opts, { id: e.id, account: e.account, region: e.region, ...(e.time ? { time: e.time } : {}) });
+    return normalizeCloudTrailRecord(e.detail, opts, { id: e.id, region: e.region, ...(e.account ? { account: e.account } : {}), ...(e.time ? { time: e.time } : {}) });
   }
   if (type === 'ECS Container Instance State Change' && e.source === 'aws.ecs') return containerInstanceChange(e, opts);
   if (type === 'EC2 Instance Launch Successful' && e.source === 'aws.autoscaling') return asgLaunch(e, opts);
@@ -53,7 +56,7 @@ function containerInstanceChange(e: Envelope, opts: NormalizeOptions): Normalize
       id: `aws-eventbridge:${e.id}`,
       time: isoTime([e.time, d.updatedAt], opts),
       kind: 'nodes-changed',
-      cluster: { platform: 'aws-ecs', scope: arn.account || e.account, location: arn.region || e.region, name },
+      cluster: { platform: 'aws-ecs', scope: arn.account || e.account || '', location: arn.region || e.region, name },
       source: 'ecs.ContainerInstanceStateChange',
       detail: {
         containerInstanceArn: str(d.containerInstanceArn),
@@ -69,6 +72,8 @@ function asgLaunch(e: Envelope, opts: NormalizeOptions): Normalized {
   const asgName = str(e.detail.AutoScalingGroupName);
   const instanceId = str(e.detail.EC2InstanceId);
   if (!asgName || !instanceId) throw new MalformedEventError('EC2 Instance Launch Successful: detail.AutoScalingGroupName or detail.EC2InstanceId missing', e.id);
+  const account = e.account ?? (e.resources ?? []).map((r) => parseArn(r)?.account).find(Boolean);
+  if (!account) throw new MalformedEventError('EC2 Instance Launch Successful: no account in the envelope or its resources', e.id);
   return {
     events: [],
     pending: [
@@ -78,7 +83,7 @@ function asgLaunch(e: Envelope, opts: NormalizeOptions): Normalized {
         source: 'autoscaling.EC2InstanceLaunchSuccessful',
         asgName,
         instanceId,
-        account: e.account,
+        account,
         region: e.region,
       },
     ],

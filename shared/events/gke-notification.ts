@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MalformedEventError } from './errors';
 import { clusterEvent, isoTime, NOTHING, oneLine, only, type Normalized, type NormalizeOptions } from './types';
 

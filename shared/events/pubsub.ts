@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MalformedEventError } from './errors';
 import { looksLikeLogEntry, normalizeAuditLogEntry } from './gcp-audit-log';
 import { isGkeNotification, normalizeGkeNotification } from './gke-notification';

@@ -153,7 +153,6 @@ describe('ECS adapter against the sandbox scheduler', () => {
     expect(after.plan.actions).toEqual([]);
     expect(after.counter.writes).toBe(0);
     expectFullyCovered(after.coverage, 3, '1.34.1-0');
-    expect(after.coverage.nodeNames ?? []).toHaveLength(3);
   });
 
   it('restart forces a new deployment of the same revision and the scheduler replaces the tasks', async () => {

@@ -103,7 +103,7 @@ export function createFleet(d: FleetDeps): Fleet {
       const region = o.region ?? d.region;
       const eks = d.moto.eks(account, region);
       const ref = formatClusterRef({ platform: 'aws-eks', scope: account, location: region, name: o.name });
-      if (o.creatingForMs) d.front.setEksStatus(account, region, o.name, 'CREATING', Date.now() + o.creatingForMs);
+      if (o.creatingForMs) d.front.setEksStatus(account, region, o.name, 'CREATING');
       const out = await eks.send(
         new CreateEksClusterCommand({
           name: o.name,
@@ -130,6 +130,8 @@ export function createFleet(d: FleetDeps): Fleet {
       });
       d.front.registerEksCluster(account, region, o.name, { endpoint: kube.endpoint, caPem: d.kube.caPem });
       kubeByRef.set(ref, kube);
+      // the CREATING phase is counted from the moment the cluster exists
+      if (o.creatingForMs) d.front.setEksStatus(account, region, o.name, 'CREATING', Date.now() + o.creatingForMs);
       nodeCount.set(ref, o.nodes.length);
       return { ref, arn: out.cluster!.arn! };
     },

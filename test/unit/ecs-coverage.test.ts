@@ -79,6 +79,25 @@ describe('ECS coverage per container instance', () => {
     expect(rolloutOf(c, false, 60_000)).toEqual({ state: 'complete', message: '1 of 2 instances run the current sensor; 1 cannot run it (no room on the instance)' });
   });
 
+  it("the scheduler's placement event naming the instance counts as no room", () => {
+    const deployedAt = new Date('2026-11-23T10:00:00Z');
+    const c = instanceCoverage({
+      service: service(4, {
+        deployments: [{ id: 'd1', status: 'PRIMARY', taskDefinition: td(4), createdAt: deployedAt }],
+        events: [
+          { id: 'e2', createdAt: new Date('2026-11-23T10:00:05Z'), message: '(service qualys-container-sensor) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance small) has insufficient memory available.' },
+          { id: 'e1', createdAt: new Date('2026-11-23T09:00:00Z'), message: '(service qualys-container-sensor) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance stale) has insufficient memory available.' },
+        ],
+      }),
+      instances: [instance('small'), instance('stale')],
+      tasks: [],
+      needs,
+    });
+    expect(c.uncovered[0]).toEqual({ node: 'i-small', reason: expect.stringMatching(/^no room on the instance \(service event: .*container-instance small\) has insufficient memory/) });
+    expect(c.uncovered[1]!.reason).toMatch(/^no task; service event/); // an event older than the deployment is not trusted for this instance
+    expect(c.blocked).toBe(1);
+  });
+
   it('without a sensor service every instance is uncovered', () => {
     const c = instanceCoverage({ service: undefined, instances: [instance('a')], tasks: [], needs });
     expect(c.uncovered).toEqual([{ node: 'i-a', reason: 'no sensor service' }]);

@@ -101,6 +101,7 @@ export class EcsSchedulerSimulator {
   private readonly observer: EcsObserver;
   private timer?: NodeJS.Timeout;
   private inFlight = 0;
+  private paused = false;
   private readonly intervalMs: number;
   private readonly maxParallel: number;
 
@@ -162,6 +163,7 @@ export class EcsSchedulerSimulator {
     this.tick();
     for (;;) {
       const pending = [...this.clusters.values()].filter((c) => c.dirty || c.busy);
+      if (this.paused) throw new EcsSettleTimeoutError('ECS scheduler is paused');
       if (pending.length === 0) return;
       if (Date.now() > deadline) {
         throw new EcsSettleTimeoutError(`ECS scheduler not settled after ${timeoutMs} ms: ${pending.map((c) => `${c.key.cluster}${c.lastError ? ` (${c.lastError})` : ''}`).join(', ')}`);
@@ -209,8 +211,18 @@ export class EcsSchedulerSimulator {
     return run;
   }
 
+  /** Freezes the scheduler (as if ECS were slow) so a test can look at a deployment in progress. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.tick();
+  }
+
   private tick(): void {
-    if (!this.timer) return;
+    if (!this.timer || this.paused) return;
     for (const c of this.clusters.values()) {
       if (this.inFlight >= this.maxParallel) return;
       if (!c.dirty || c.busy) continue;
@@ -244,7 +256,7 @@ export class EcsSchedulerSimulator {
     if (state.lastKey !== k) {
       const reuse = motoId && !state.deployments.some((d) => d.id === motoId);
       const now = new Date();
-      state.deployments.unshift({ id: reuse ? motoId : `ecs-svc/${randomInt(1e15)}${randomInt(1e4)}`, taskDefinition: td.arn, createdAt: now, updatedAt: now });
+      state.deployments.unshift({ id: reuse ? motoId : `ecs-svc/${randomInt(1, 2 ** 47)}`, taskDefinition: td.arn, createdAt: now, updatedAt: now });
       state.lastKey = k;
       state.steady = false;
       state.reportedUnplaced.clear();

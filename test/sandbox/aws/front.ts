@@ -16,7 +16,7 @@ import type { MotoClients } from './moto-clients';
  *    registered clusters (moto invents a hostname and random base64), and a CREATING phase;
  *  - ECS DescribeServices of DAEMON services: counts, deployments and events from the scheduler
  *    simulator (moto reports desiredCount 0 and never schedules), deploymentConfiguration (moto drops it);
- *  - ECS ListTasks `serviceName` filter (moto ignores it);
+ *  - ECS ListTasks filters (moto ignores `serviceName`, returns stopped tasks and other clusters' tasks);
  *  - STS: remembers the credentials it hands out, so EKS tokens' signatures can be verified.
  */
 export interface EksClusterBinding {
@@ -137,10 +137,11 @@ export class AwsFront {
     }
     if (info.service === 'ecs' && info.json && this.scheduler) {
       const acct = (entry.account = await account());
-      const cluster = clusterName(String(info.json.cluster ?? info.json.clusterName ?? 'default'));
-      const k: EcsClusterKey = { account: acct, region, cluster };
+      const clusterParam = info.json.cluster ?? info.json.clusterName;
+      const k: EcsClusterKey = { account: acct, region, cluster: clusterName(String(clusterParam ?? 'default')) };
       const scheduler = this.scheduler;
-      const mutating = !/^(Describe|List|Get)/.test(info.operation);
+      // calls without a cluster (RegisterTaskDefinition, TagResource, …) change no placement by themselves
+      const mutating = clusterParam !== undefined && !/^(Describe|List|Get)/.test(info.operation);
       return async (b) => {
         if (info.operation === 'CreateService' || info.operation === 'UpdateService') {
           const svc = String(info.json!.serviceName ?? info.json!.service ?? '').split('/').pop()!;
@@ -148,9 +149,13 @@ export class AwsFront {
         }
         if (mutating) scheduler.touch(k);
         if (info.operation === 'DescribeServices') return Buffer.from(JSON.stringify(await this.rewriteDaemonServices(k, JSON.parse(b.toString('utf8')))));
-        if (info.operation === 'ListTasks' && typeof info.json!.serviceName === 'string') {
-          return Buffer.from(JSON.stringify(await this.filterTasksOfService(k, info.json!.serviceName, JSON.parse(b.toString('utf8')))));
+        if (info.operation === 'CreateService' || info.operation === 'UpdateService') {
+          // both answer the service as it is now, with the deployment the call started
+          const doc = JSON.parse(b.toString('utf8')) as { service?: Record<string, any> };
+          if (doc.service) await this.rewriteDaemonServices(k, { services: [doc.service] });
+          return Buffer.from(JSON.stringify(doc));
         }
+        if (info.operation === 'ListTasks') return Buffer.from(JSON.stringify(await this.filterListedTasks(k, info.json!, JSON.parse(b.toString('utf8')))));
         return b;
       };
     }
@@ -189,16 +194,23 @@ export class AwsFront {
     return doc;
   }
 
-  /** ListTasks `serviceName`: only the service's tasks (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html). */
-  private async filterTasksOfService(k: EcsClusterKey, serviceName: string, doc: { taskArns?: string[] }): Promise<unknown> {
+  /**
+   * ListTasks as documented (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html):
+   * only the cluster's tasks (moto matches the cluster name as a substring), `desiredStatus` defaults to
+   * RUNNING (moto returns stopped ones too), `serviceName` limits to the service's tasks (moto ignores it).
+   */
+  private async filterListedTasks(k: EcsClusterKey, params: Record<string, unknown>, doc: { taskArns?: string[] }): Promise<unknown> {
     const arns = doc.taskArns ?? [];
-    const keep: string[] = [];
-    const group = `service:${serviceName.split('/').pop()}`;
+    const desiredStatus = typeof params.desiredStatus === 'string' ? params.desiredStatus : 'RUNNING';
+    const group = typeof params.serviceName === 'string' ? `service:${params.serviceName.split('/').pop()}` : undefined;
+    const keep = new Set<string>();
     for (let i = 0; i < arns.length; i += 100) {
       const out = await this.moto.ecs(k.account, k.region).send(new DescribeTasksCommand({ cluster: k.cluster, tasks: arns.slice(i, i + 100) }));
-      for (const t of out.tasks ?? []) if (t.group === group && t.clusterArn?.endsWith(`:cluster/${k.cluster}`)) keep.push(t.taskArn!);
+      for (const t of out.tasks ?? []) {
+        if (t.clusterArn?.endsWith(`:cluster/${k.cluster}`) && t.desiredStatus === desiredStatus && (!group || t.group === group)) keep.add(t.taskArn!);
+      }
     }
-    return { ...doc, taskArns: arns.filter((a) => keep.includes(a)) };
+    return { ...doc, taskArns: arns.filter((a) => keep.has(a)) };
   }
 }
 

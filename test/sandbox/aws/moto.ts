@@ -42,7 +42,8 @@ export async function startMoto(opts: { startTimeoutMs?: number } = {}): Promise
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  process.once('exit', () => killGroup(child, 'SIGKILL'));
+  const onExit = () => killGroup(child, 'SIGKILL');
+  process.once('exit', onExit);
   try {
     await waitUntilAnswering(url, exited, opts.startTimeoutMs ?? 30_000, () => stderr);
   } catch (err) {
@@ -54,6 +55,7 @@ export async function startMoto(opts: { startTimeoutMs?: number } = {}): Promise
     stop: async () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.off('exit', onExit);
       await stop();
     },
   };

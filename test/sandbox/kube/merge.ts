@@ -100,5 +100,3 @@ function stripDirectives(v: any): any {
   return out;
 }
 
-/** Restores keyed-list key compatibility for applyMerge callers that need the keys of a list. */
-export { listKeys };

@@ -1,0 +1,148 @@
+/**
+ * Coverage per node, not a count (DESIGN §7, issue 2): every schedulable node (Ready, not cordoned)
+ * must run a ready sensor pod of the DaemonSet's current revision. The DaemonSet controller labels its
+ * pods `pod-template-generation` with the template generation they were made from
+ * (pkg/controller/daemon/util: extensions.DaemonSetTemplateGenerationKey). Uncovered nodes carry the
+ * reason a person can see: untolerated taint, pending with the scheduler/kubelet message, crash
+ * looping, not ready, old revision, no pod. Pure.
+ */
+import type { UncoveredNode } from '../types';
+import { sensorVersionOf } from './plan';
+import type { KubeObject } from './types';
+
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: string;
+}
+
+export interface Toleration {
+  key?: string;
+  operator?: string;
+  value?: string;
+  effect?: string;
+}
+
+/**
+ * Tolerations the DaemonSet controller adds to every daemon pod
+ * (https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/#taints-and-tolerations).
+ */
+export const DAEMON_POD_TOLERATIONS: Toleration[] = [
+  { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
+  { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
+  { key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/memory-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/pid-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' },
+];
+
+export function tolerates(t: Toleration, taint: Taint): boolean {
+  if (t.effect && t.effect !== taint.effect) return false;
+  if ((t.operator ?? 'Equal') === 'Exists') return !t.key || t.key === taint.key;
+  return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
+}
+
+/** The first NoSchedule/NoExecute taint of the node that none of the tolerations tolerate. */
+export function untoleratedTaint(node: KubeObject, tolerations: Toleration[]): Taint | undefined {
+  const all = [...tolerations, ...DAEMON_POD_TOLERATIONS];
+  return (node.spec?.taints ?? []).find((taint: Taint) => taint.effect !== 'PreferNoSchedule' && !all.some((t) => tolerates(t, taint)));
+}
+
+export function describeTaint(t: Taint): string {
+  return `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`;
+}
+
+export function isReadyNode(node: KubeObject): boolean {
+  return (node.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+}
+
+export function isSchedulable(node: KubeObject): boolean {
+  return node.spec?.unschedulable !== true && isReadyNode(node);
+}
+
+export function daemonSetTolerations(ds: KubeObject): Toleration[] {
+  return ds.spec?.template?.spec?.tolerations ?? [];
+}
+
+export interface NodeCoverage {
+  total: number;
+  covered: number;
+  uncovered: UncoveredNode[];
+  nodeNames: string[];
+  sensorVersion?: string;
+}
+
+export function nodeCoverage(ds: KubeObject, nodes: KubeObject[], pods: KubeObject[]): NodeCoverage {
+  const schedulable = nodes.filter(isSchedulable);
+  const generation = String(ds.metadata.generation ?? '');
+  const uncovered: UncoveredNode[] = [];
+  let sensorVersion: string | undefined;
+  for (const node of schedulable) {
+    const name = node.metadata.name;
+    const pod = podFor(name, pods);
+    const reason = pod ? podProblem(pod, generation) : noPodReason(node, ds);
+    if (reason) uncovered.push({ node: name, reason });
+    else sensorVersion ??= sensorVersionOf({ apiVersion: 'v1', kind: 'Pod', metadata: pod!.metadata, spec: { template: { spec: pod!.spec } } });
+  }
+  return {
+    total: schedulable.length,
+    covered: schedulable.length - uncovered.length,
+    uncovered,
+    nodeNames: schedulable.map((n) => n.metadata.name),
+    ...(sensorVersion ? { sensorVersion } : {}),
+  };
+}
+
+/** The pod the controller made for this node: bound to it, or (still pending) pinned to it by node affinity. */
+function podFor(nodeName: string, pods: KubeObject[]): KubeObject | undefined {
+  const mine = pods.filter((p) => !p.metadata.deletionTimestamp && (p.spec?.nodeName === nodeName || affinityNode(p) === nodeName));
+  return mine.sort((a, b) => Number(b.metadata.labels?.['pod-template-generation'] ?? 0) - Number(a.metadata.labels?.['pod-template-generation'] ?? 0))[0];
+}
+
+function affinityNode(pod: KubeObject): string | undefined {
+  const terms: any[] = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  for (const term of terms) {
+    for (const f of term?.matchFields ?? []) if (f?.key === 'metadata.name' && f?.operator === 'In') return f.values?.[0];
+  }
+  return undefined;
+}
+
+function noPodReason(node: KubeObject, ds: KubeObject): string {
+  const taint = untoleratedTaint(node, daemonSetTolerations(ds));
+  if (taint) return `taint ${describeTaint(taint)} not tolerated by the sensor DaemonSet`;
+  return 'no sensor pod on this node (the DaemonSet controller has not created one yet)';
+}
+
+function podProblem(pod: KubeObject, generation: string): string | undefined {
+  const statuses: any[] = pod.status?.containerStatuses ?? [];
+  const crash = statuses.find((s) => s?.state?.waiting?.reason === 'CrashLoopBackOff');
+  if (crash) return `crash looping (CrashLoopBackOff, ${crash.restartCount ?? 0} restarts)${lastExit(crash)}`;
+  if ((pod.status?.phase ?? 'Pending') === 'Pending') return `pending: ${pendingMessage(pod)}`;
+  const podGeneration = pod.metadata.labels?.['pod-template-generation'];
+  const ready = (pod.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+  if (podGeneration !== undefined && generation && podGeneration !== generation) {
+    return `old revision (pod of template generation ${podGeneration}, DaemonSet at ${generation}): rolling update in progress${ready ? '' : ', pod not ready'}`;
+  }
+  if (pod.status?.phase !== 'Running') return `pod ${pod.metadata.name} is ${pod.status?.phase}`;
+  if (!ready) {
+    const waiting = statuses.find((s) => s?.state?.waiting)?.state?.waiting;
+    return `not ready${waiting ? ` (${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''})` : ''}`;
+  }
+  return undefined;
+}
+
+function lastExit(status: any): string {
+  const t = status?.lastState?.terminated;
+  return t ? `, last exit ${t.exitCode ?? '?'}${t.reason ? ` ${t.reason}` : ''}` : '';
+}
+
+function pendingMessage(pod: KubeObject): string {
+  const conditions: any[] = pod.status?.conditions ?? [];
+  const unscheduled = conditions.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+  if (unscheduled) return `${unscheduled.reason ?? 'Unschedulable'}: ${unscheduled.message ?? 'not scheduled'}`;
+  const waiting = (pod.status?.containerStatuses ?? []).find((s: any) => s?.state?.waiting)?.state?.waiting;
+  if (waiting) return `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`;
+  const other = conditions.find((c) => c.status === 'False' && c.message);
+  if (other) return `${other.reason ?? other.type}: ${other.message}`;
+  return pod.status?.message ?? pod.status?.reason ?? 'waiting to start';
+}

@@ -1,0 +1,158 @@
+/**
+ * Drift = a field WE set differs in the live object. Pure.
+ *
+ * Only the fields present in our desired object are compared (like server-side apply, we own those and
+ * nothing else), after normalising what the API server defaults or canonicalises, so defaulted fields
+ * never cause drift (Argo CD #15898/#8833, Datadog operator #1193 in peers.md §4.1):
+ *   - quantities by value ("0.5" = "500m", "1Gi" = "1024Mi");
+ *   - ints and strings of the same number (ports, int-or-string fields);
+ *   - empty and absent ("" / [] / {} / false vs missing: omitempty fields);
+ *   - list-maps matched by key, not position (containers, env, volumes by name, volumeMounts by
+ *     mountPath, container ports by containerPort/protocol); other lists are atomic and compared whole.
+ * Separately, `foreignAdditions` reports security-relevant things someone else added to our DaemonSet
+ * (extra containers, env, mounts, hostPath volumes): server-side apply cannot remove fields another
+ * manager owns, so they are reported, never silently kept (Flux helm-controller #896).
+ */
+import { sameQuantity } from './quantity';
+import { describeRef, refOf, type KubeObject } from './types';
+
+export interface FieldDifference {
+  /** e.g. spec.template.spec.containers[qualys-container-sensor].image */
+  path: string;
+  kind: 'differs' | 'missing';
+  want: unknown;
+  have?: unknown;
+  /** Values must not be shown (Secret data). */
+  secret?: boolean;
+}
+
+/** Parent field -> key of its list-map elements. */
+const LIST_MAP_KEYS: Record<string, (e: any) => string | undefined> = {
+  containers: (e) => e?.name,
+  initContainers: (e) => e?.name,
+  ephemeralContainers: (e) => e?.name,
+  env: (e) => e?.name,
+  volumes: (e) => e?.name,
+  imagePullSecrets: (e) => e?.name,
+  volumeMounts: (e) => e?.mountPath,
+};
+
+const QUANTITY_PARENTS = new Set(['requests', 'limits', 'hard', 'default', 'defaultRequest', 'max', 'min', 'maxLimitRequestRatio']);
+const SECRET_FIELDS = new Set(['data', 'stringData']);
+
+export function diffObject(desired: KubeObject, live: KubeObject): FieldDifference[] {
+  const out: FieldDifference[] = [];
+  const isSecret = desired.kind === 'Secret';
+  for (const key of Object.keys(desired)) {
+    if (key === 'apiVersion' || key === 'kind') continue;
+    if (key === 'metadata') {
+      compare('metadata.labels', desired.metadata.labels, live.metadata?.labels, out, ['metadata', 'labels']);
+      compare('metadata.annotations', desired.metadata.annotations, live.metadata?.annotations, out, ['metadata', 'annotations']);
+      continue;
+    }
+    if (isSecret && SECRET_FIELDS.has(key)) {
+      const diffs: FieldDifference[] = [];
+      compare(key, desired[key], live[key], diffs, [key]);
+      if (diffs.length > 0) out.push({ path: key, kind: 'differs', want: undefined, secret: true });
+      continue;
+    }
+    compare(key, desired[key], live[key], out, [key]);
+  }
+  return out;
+}
+
+function compare(path: string, want: unknown, have: unknown, out: FieldDifference[], segments: string[]): void {
+  if (want === undefined || want === null) return;
+  if (isEmpty(want) && (have === undefined || have === null || isEmpty(have))) return;
+  if (have === undefined || have === null) {
+    out.push({ path, kind: 'missing', want });
+    return;
+  }
+  if (Array.isArray(want)) {
+    if (!Array.isArray(have)) return void out.push({ path, kind: 'differs', want, have });
+    const keyOf = LIST_MAP_KEYS[segments[segments.length - 1] ?? ''] ?? (segments[segments.length - 1] === 'ports' ? containerPortKey : undefined);
+    if (keyOf && want.every((e) => keyOf(e) !== undefined)) {
+      for (const w of want) {
+        const k = keyOf(w)!;
+        const h = have.find((e) => keyOf(e) === k);
+        compare(`${path}[${k}]`, w, h, out, [...segments, k]);
+      }
+      return;
+    }
+    if (want.length !== have.length || want.some((w, i) => !equalSubset(w, have[i], segments))) out.push({ path, kind: 'differs', want, have });
+    return;
+  }
+  if (isPlainObject(want)) {
+    if (!isPlainObject(have)) return void out.push({ path, kind: 'differs', want, have });
+    for (const [k, w] of Object.entries(want)) compare(`${path}.${k}`, w, have[k], out, [...segments, k]);
+    return;
+  }
+  if (!sameScalar(want, have, segments)) out.push({ path, kind: 'differs', want, have });
+}
+
+/** Container ports are a list-map keyed by containerPort+protocol; NetworkPolicy ports are atomic. */
+function containerPortKey(e: any): string | undefined {
+  return e?.containerPort === undefined ? undefined : `${e.containerPort}/${e.protocol ?? 'TCP'}`;
+}
+
+function equalSubset(want: unknown, have: unknown, segments: string[]): boolean {
+  const diffs: FieldDifference[] = [];
+  compare('', want, have, diffs, segments);
+  return diffs.length === 0;
+}
+
+function sameScalar(want: unknown, have: unknown, segments: string[]): boolean {
+  if (want === have) return true;
+  const parent = segments[segments.length - 2] ?? '';
+  if (QUANTITY_PARENTS.has(parent) && (typeof want === 'string' || typeof want === 'number') && (typeof have === 'string' || typeof have === 'number')) {
+    return sameQuantity(want, have);
+  }
+  // int-or-string fields (ports, maxUnavailable) come back in either form
+  if ((typeof want === 'number' && typeof have === 'string') || (typeof want === 'string' && typeof have === 'number')) return String(want) === String(have);
+  return false;
+}
+
+/** The API server omits empty strings, empty lists/maps and false booleans (omitempty). */
+function isEmpty(v: unknown): boolean {
+  return v === '' || v === false || (Array.isArray(v) && v.length === 0) || (isPlainObject(v) && Object.keys(v).length === 0);
+}
+
+function isPlainObject(v: unknown): v is Record<string, any> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** One sentence per difference; Secret values are never shown. */
+export function describeDifference(obj: KubeObject, d: FieldDifference): string {
+  const what = describeRef(refOf(obj));
+  if (d.secret) return `${what}: ${d.path} differs`;
+  if (d.kind === 'missing') return `${what}: ${d.path} missing (want ${show(d.want)})`;
+  return `${what}: ${d.path} differs (want ${show(d.want)}, have ${show(d.have)})`;
+}
+
+function show(v: unknown): string {
+  const text = typeof v === 'string' ? v : JSON.stringify(v);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/** Security-relevant additions another manager made to our DaemonSet's pod template. */
+export function foreignAdditions(desired: KubeObject, live: KubeObject): string[] {
+  const want = desired.spec?.template?.spec ?? {};
+  const have = live.spec?.template?.spec ?? {};
+  const found: string[] = [];
+  const names = (list: any[] | undefined) => new Set((list ?? []).map((e) => e?.name));
+  for (const field of ['containers', 'initContainers', 'ephemeralContainers'] as const) {
+    const ours = names(want[field]);
+    for (const c of have[field] ?? []) if (!ours.has(c?.name)) found.push(`extra ${field === 'containers' ? 'container' : field.replace(/s$/, '')} "${c?.name}" (image ${c?.image})`);
+  }
+  const ourVolumes = names(want.volumes);
+  for (const v of have.volumes ?? []) if (!ourVolumes.has(v?.name) && v?.hostPath) found.push(`extra hostPath volume "${v.name}" (${v.hostPath.path})`);
+  for (const w of want.containers ?? []) {
+    const h = (have.containers ?? []).find((c: any) => c?.name === w.name);
+    if (!h) continue;
+    const ourEnv = names(w.env);
+    for (const e of h.env ?? []) if (!ourEnv.has(e?.name)) found.push(`extra env ${e?.name} in container ${w.name}`);
+    const ourMounts = new Set((w.volumeMounts ?? []).map((m: any) => m.mountPath));
+    for (const m of h.volumeMounts ?? []) if (!ourMounts.has(m?.mountPath)) found.push(`extra volumeMount ${m?.mountPath} in container ${w.name}`);
+  }
+  return found;
+}

@@ -1,0 +1,323 @@
+/**
+ * One virtual Kubernetes cluster inside the shared sandbox API server: its object store, its nodes, the
+ * DaemonSet controller, scheduler and kubelets that act on them, a request log and a fault switch.
+ */
+import { randomBytes } from 'node:crypto';
+import YAML from 'yaml';
+import { fieldSetOf } from './fieldsets';
+import { controllerManagers, isPodReady, syncDaemonSet, targetNodeName } from './daemonset-controller';
+import { stepPod, type PodRuntimeState } from './pod-lifecycle';
+import { controllerWrite, ResourceRegistry, timestamp } from './registry';
+import { RESOURCE_TYPES, type ResourceType, resourceByKind } from './resources';
+import { ObjectStore, type ManagerEntry } from './store';
+import { DEFAULT_HOST_SOCKETS, type ClusterOptions, type Faults, type NodeSpec, type RecordedRequest, type Taint } from './types';
+import { parseQuantity } from './quantity';
+
+const RECONCILE_DELAY_MS = 25;
+const type = (kind: string) => RESOURCE_TYPES.find((t) => t.kind === kind)!;
+const POD = type('Pod');
+const NODE = type('Node');
+const DS = type('DaemonSet');
+const NS = type('Namespace');
+const EVENT = type('Event');
+
+export class ClusterSettleTimeoutError extends Error {
+  override name = 'ClusterSettleTimeoutError';
+}
+
+export class FakeKubeCluster {
+  readonly endpoint: string;
+  readonly requests: RecordedRequest[] = [];
+  faults: Faults = {};
+  readonly store = new ObjectStore();
+  readonly registry = new ResourceRegistry(this.store);
+
+  private readonly nodeSpecs = new Map<string, NodeSpec>();
+  private readonly podStates = new Map<string, PodRuntimeState>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private reconciling = false;
+  private stopped = false;
+  private nodeIp = 10;
+
+  constructor(
+    readonly id: string,
+    baseUrl: string,
+    private readonly caPem: string,
+    readonly options: ClusterOptions,
+  ) {
+    this.endpoint = `${baseUrl}/clusters/${id}`;
+    for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+      this.registry.create(NS, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, { fieldManager: 'kube-apiserver' });
+    }
+    this.store.onChange((c) => this.onStoreChange(c.type, c.resource, c.obj));
+    for (const n of options.nodes) this.addNode(n);
+  }
+
+  // ---- nodes -------------------------------------------------------------------------------------------
+
+  addNode(spec: NodeSpec): void {
+    this.nodeSpecs.set(spec.name, spec);
+    const alloc = { cpu: spec.allocatable?.cpu ?? '2', memory: spec.allocatable?.memory ?? '8Gi', pods: spec.allocatable?.pods ?? '110' };
+    const hostname = spec.hostname ?? spec.name;
+    const ip = `10.0.${Math.floor(this.nodeIp / 250)}.${(this.nodeIp++ % 250) + 2}`;
+    const runtime = (spec.hostSockets ?? DEFAULT_HOST_SOCKETS).some((s) => s.includes('containerd')) ? 'containerd://1.7.27' : 'docker://27.5.1';
+    const node = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {
+        name: spec.name,
+        labels: { 'beta.kubernetes.io/arch': 'amd64', 'beta.kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'kubernetes.io/hostname': hostname, 'kubernetes.io/os': 'linux', ...(spec.labels ?? {}) },
+        annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' },
+      },
+      spec: { podCIDR: `10.244.${this.nodeIp % 250}.0/24`, ...this.taintSpec(spec.taints ?? [], !!spec.unschedulable) },
+      status: {
+        capacity: { ...alloc, 'ephemeral-storage': '20959212Ki', 'hugepages-2Mi': '0' },
+        allocatable: { ...alloc, 'ephemeral-storage': '19316009748', 'hugepages-2Mi': '0' },
+        conditions: [
+          { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', message: 'kubelet has sufficient memory available', lastHeartbeatTime: timestamp(), lastTransitionTime: timestamp() },
+          { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', message: 'kubelet has no disk pressure', lastHeartbeatTime: timestamp(), lastTransitionTime: timestamp() },
+          { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: 'kubelet has sufficient PID available', lastHeartbeatTime: timestamp(), lastTransitionTime: timestamp() },
+          { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: timestamp(), lastTransitionTime: timestamp() },
+        ],
+        addresses: [{ type: 'InternalIP', address: ip }, { type: 'Hostname', address: hostname }],
+        nodeInfo: { architecture: 'amd64', operatingSystem: 'linux', osImage: 'Amazon Linux 2023.6.20250107', kernelVersion: '6.1.119-129.201.amzn2023.x86_64', containerRuntimeVersion: runtime, kubeletVersion: 'v1.32.0', kubeProxyVersion: 'v1.32.0', machineID: randomBytes(16).toString('hex'), systemUUID: randomBytes(16).toString('hex'), bootID: randomBytes(16).toString('hex') },
+      },
+    };
+    const old = this.store.get(NODE, undefined, spec.name);
+    if (old) node.metadata = { ...old.obj.metadata, ...node.metadata };
+    else Object.assign(node.metadata, { uid: crypto.randomUUID(), creationTimestamp: timestamp() });
+    controllerWrite(this.store, NODE, { obj: node, managers: [] }, old?.obj);
+  }
+
+  private taintSpec(taints: Taint[], unschedulable: boolean): any {
+    // the node lifecycle controller mirrors spec.unschedulable as this taint
+    const all = [...taints.filter((t) => t.key !== 'node.kubernetes.io/unschedulable'), ...(unschedulable ? [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule', timeAdded: timestamp() }] : [])];
+    return { ...(all.length ? { taints: all } : {}), ...(unschedulable ? { unschedulable: true } : {}) };
+  }
+
+  removeNode(name: string): void {
+    this.nodeSpecs.delete(name);
+    this.store.delete(NODE, undefined, name);
+    for (const r of this.store.list(POD)) if (targetNodeName(r.obj) === name) this.store.delete(POD, r.obj.metadata.namespace, r.obj.metadata.name);
+  }
+
+  setTaints(node: string, taints: Taint[]): void {
+    const rec = this.store.get(NODE, undefined, node);
+    if (!rec) throw new Error(`node ${node} does not exist in cluster ${this.id}`);
+    const obj = structuredClone(rec.obj);
+    const { taints: _t, unschedulable: _u, ...rest } = obj.spec ?? {};
+    obj.spec = { ...rest, ...this.taintSpec(taints, !!obj.spec?.unschedulable) };
+    const spec = this.nodeSpecs.get(node);
+    if (spec) spec.taints = taints;
+    controllerWrite(this.store, NODE, { obj, managers: rec.managers }, rec.obj);
+  }
+
+  private nodeSpecOf(name: string): NodeSpec {
+    return this.nodeSpecs.get(name) ?? { name };
+  }
+
+  // ---- reads for tests -----------------------------------------------------------------------------------
+
+  get(apiVersion: string, kind: string, namespace: string | undefined, name: string): any | undefined {
+    const t = resourceByKind(apiVersion, kind);
+    const rec = t ? this.store.get(t, namespace, name) : undefined;
+    return rec ? structuredClone(rec.obj) : undefined;
+  }
+
+  list(apiVersion: string, kind: string, namespace?: string): any[] {
+    const t = resourceByKind(apiVersion, kind);
+    return t ? this.store.list(t, namespace).map((r) => structuredClone(r.obj)) : [];
+  }
+
+  kubeconfig(token: string): string {
+    const name = `sandbox-${this.id}`;
+    return YAML.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name, cluster: { server: this.endpoint, 'certificate-authority-data': Buffer.from(this.caPem).toString('base64') } }],
+      users: [{ name, user: { token } }],
+      contexts: [{ name, context: { cluster: name, user: name } }],
+      'current-context': name,
+      preferences: {},
+    });
+  }
+
+  // ---- controllers ------------------------------------------------------------------------------------------
+
+  private onStoreChange(kind: 'put' | 'delete', t: ResourceType, obj: any): void {
+    if (t.kind === 'Pod' && kind === 'delete') {
+      const st = this.podStates.get(obj.metadata.uid);
+      this.podStates.delete(obj.metadata.uid);
+      const node = obj.spec?.nodeName ?? targetNodeName(obj);
+      if (st?.readyNotified && node) this.safely(() => this.options.onPodGone?.(structuredClone(obj), this.nodeSpecOf(node)));
+    }
+    if (!this.reconciling && ['DaemonSet', 'Node', 'Pod', 'Namespace'].includes(t.kind)) this.schedule(Date.now() + RECONCILE_DELAY_MS);
+  }
+
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch {
+      // a listener's failure must not break the controllers
+    }
+  }
+
+  private schedule(at: number): void {
+    if (this.stopped || at >= this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.reconcile();
+    }, Math.max(0, at - Date.now()));
+    this.timer.unref();
+  }
+
+  /** Runs the controllers until nothing structural changes; returns whether every daemon pod has settled. */
+  reconcile(): boolean {
+    if (this.stopped) return true;
+    this.reconciling = true;
+    let wake = Infinity;
+    let settled = false;
+    try {
+      for (let pass = 0; pass < 5; pass++) {
+        const r = this.reconcilePass();
+        wake = Math.min(wake, r.wakeAt);
+        settled = r.settled;
+        if (!r.structural) break;
+      }
+    } finally {
+      this.reconciling = false;
+    }
+    if (wake < Infinity) this.schedule(wake);
+    return settled;
+  }
+
+  private reconcilePass(): { structural: boolean; settled: boolean; wakeAt: number } {
+    const nowMs = Date.now();
+    let structural = false;
+    let settled = true;
+    let wakeAt = Infinity;
+    const dsList = this.store.list(DS).map((r) => r.obj);
+    const dsUids = new Set(dsList.map((d) => d.metadata.uid));
+
+    // garbage collector: daemon pods whose owner is gone
+    for (const r of this.store.list(POD)) {
+      const owner = (r.obj.metadata.ownerReferences ?? []).find((o: any) => o.controller && o.kind === 'DaemonSet');
+      if (owner && !dsUids.has(owner.uid)) {
+        this.store.delete(POD, r.obj.metadata.namespace, r.obj.metadata.name);
+        structural = true;
+      }
+    }
+
+    const nodes = () => this.store.list(NODE).map((r) => r.obj);
+    for (const ds of dsList) {
+      syncDaemonSet(ds, {
+        nodes,
+        daemonPods: (d) => this.store.list(POD, d.metadata.namespace).map((r) => r.obj).filter((p) => (p.metadata.ownerReferences ?? []).some((o: any) => o.controller && o.uid === d.metadata.uid)),
+        createPod: (pod) => {
+          this.createPodInternal(pod);
+          structural = true;
+        },
+        deletePod: (pod) => {
+          if (this.store.delete(POD, pod.metadata.namespace, pod.metadata.name)) structural = true;
+        },
+        writeDaemonSetStatus: (d, status) => {
+          const rec = this.store.get(DS, d.metadata.namespace, d.metadata.name)!;
+          const obj = structuredClone(rec.obj);
+          obj.status = status;
+          controllerWrite(this.store, DS, { obj, managers: withStatusManager(rec.managers, 'kube-controller-manager', 'apps/v1', obj) }, rec.obj);
+          structural = true;
+        },
+        wakeAt: (at) => (wakeAt = Math.min(wakeAt, at)),
+      }, nowMs);
+    }
+
+    // scheduler + kubelets
+    for (const r of this.store.list(POD)) {
+      const pod = structuredClone(r.obj);
+      const st = this.podStates.get(pod.metadata.uid) ?? {};
+      this.podStates.set(pod.metadata.uid, st);
+      const res = stepPod(pod, st, this.lifecycleContext(), nowMs);
+      if (res.wakeAt !== undefined) wakeAt = Math.min(wakeAt, res.wakeAt);
+      const unschedulable = pod.status.conditions?.some((c: any) => c.type === 'PodScheduled' && c.status === 'False');
+      if (!st.started && !unschedulable) settled = false;
+      if (res.changed) {
+        const wasReady = isPodReady(r.obj);
+        controllerWrite(this.store, POD, { obj: pod, managers: withStatusManager(r.managers, 'kubelet', 'v1', pod) }, r.obj);
+        if (isPodReady(pod) !== wasReady || r.obj.spec.nodeName !== pod.spec.nodeName) structural = true;
+      }
+      if (isPodReady(pod) && !st.readyNotified) {
+        st.readyNotified = true;
+        this.safely(() => this.options.onPodReady?.(structuredClone(pod), this.nodeSpecOf(pod.spec.nodeName)));
+      }
+    }
+    if (structural) settled = false;
+    return { structural, settled, wakeAt };
+  }
+
+  private lifecycleContext() {
+    return {
+      node: (name: string) => this.store.get(NODE, undefined, name)?.obj,
+      nodeCount: () => this.store.list(NODE).length,
+      hostSockets: (name: string) => this.nodeSpecs.get(name)?.hostSockets ?? DEFAULT_HOST_SOCKETS,
+      crashingImages: this.options.crashingImages ?? new Set<string>(),
+      podsOnNode: (name: string) => this.store.list(POD).map((r) => r.obj).filter((p) => p.spec.nodeName === name && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed'),
+      event: (pod: any, type: 'Normal' | 'Warning', reason: string, message: string, component: string, host?: string) => this.recordEvent(pod, type, reason, message, component, host),
+    };
+  }
+
+  private createPodInternal(pod: any): void {
+    pod.metadata.uid = crypto.randomUUID();
+    pod.metadata.creationTimestamp = timestamp();
+    pod.status = { phase: 'Pending', qosClass: qosClass(pod.spec) };
+    controllerWrite(this.store, POD, { obj: pod, managers: controllerManagers(pod) });
+  }
+
+  /** core/v1 Event, as the scheduler and kubelet record them (`kubectl describe pod` / `get events`). */
+  private recordEvent(pod: any, type: 'Normal' | 'Warning', reason: string, message: string, component: string, host?: string): void {
+    const ts = timestamp();
+    const ev = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: `${pod.metadata.name}.${randomBytes(8).toString('hex')}`, namespace: pod.metadata.namespace, uid: crypto.randomUUID(), creationTimestamp: ts },
+      involvedObject: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid, apiVersion: 'v1' },
+      reason, message, type, count: 1, firstTimestamp: ts, lastTimestamp: ts,
+      source: { component, ...(host ? { host } : {}) },
+      reportingComponent: component, reportingInstance: host ?? '',
+    };
+    controllerWrite(this.store, EVENT, { obj: ev, managers: [] });
+  }
+
+  /** Resolves once every DaemonSet's pods exist and have settled (ready, crash-looping or stuck pending). */
+  async settle(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let quiet = 0;
+    while (Date.now() < deadline) {
+      quiet = this.reconcile() ? quiet + 1 : 0;
+      if (quiet >= 2) return;
+      await new Promise((r) => setTimeout(r, RECONCILE_DELAY_MS));
+    }
+    throw new ClusterSettleTimeoutError(`cluster ${this.id} did not settle within ${timeoutMs} ms`);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+}
+
+function withStatusManager(managers: ManagerEntry[], manager: string, apiVersion: string, obj: any): ManagerEntry[] {
+  const others = managers.filter((m) => !(m.manager === manager && m.subresource === 'status'));
+  return [...others, { manager, operation: 'Update', apiVersion, time: timestamp(), subresource: 'status', set: fieldSetOf({ status: obj.status }, 'update') }];
+}
+
+function qosClass(spec: any): string {
+  const cs: any[] = spec?.containers ?? [];
+  const any = cs.some((c) => Object.keys(c.resources?.requests ?? {}).length || Object.keys(c.resources?.limits ?? {}).length);
+  if (!any) return 'BestEffort';
+  const guaranteed = cs.every((c) => ['cpu', 'memory'].every((r) => c.resources?.limits?.[r] !== undefined && parseQuantity(c.resources?.requests?.[r] ?? c.resources.limits[r]) === parseQuantity(c.resources.limits[r])));
+  return guaranteed ? 'Guaranteed' : 'Burstable';
+}
