@@ -23,7 +23,10 @@ export async function buildEngine(
   clusters: ClusterRef[],
   options: { store?: FleetStore | false; adapters?: AdapterRegistry } = {},
 ): Promise<ReconcileDeps> {
-  const desired = await resolveDesiredSensor(config, { needValues: clusters.some((c) => KUBERNETES_PLATFORMS.has(c.platform)) });
+  const desired = await resolveDesiredSensor(config, {
+    needValues: clusters.some((c) => KUBERNETES_PLATFORMS.has(c.platform)),
+    ecsScopes: clusters.filter((c) => c.platform === 'aws-ecs'),
+  });
   const store = options.store === false ? undefined : (options.store ?? new DynamoDbFleetStore(config.state.tableName));
   return { adapters: options.adapters ?? buildAdapters(config), desired, ...(store ? { store } : {}) };
 }

@@ -1,4 +1,4 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import type { SensorfleetConfig } from '../config/schema';
 import { sensorPodUrl } from '../config/qualys-platforms';
@@ -14,23 +14,47 @@ const activationSecretSchema = z.object({
 
 /**
  * Resolves the desired sensor once per run. Kubernetes needs the activation and customer ids as
- * values (they go into a Secret in the cluster); ECS only references the secret by ARN, so the
- * secret is read only when `needValues` is set.
+ * values (they go into a Secret in the cluster); ECS only references the secret by ARN (task
+ * definition `secrets`, read by the task execution role in the cluster's own account and region),
+ * so for ECS clusters the secret's full ARN is looked up once per account and region.
  */
 export async function resolveDesiredSensor(
   config: SensorfleetConfig,
-  options: { needValues: boolean; region?: string },
+  options: { needValues: boolean; region?: string; ecsScopes?: ClusterRef[] },
 ): Promise<DesiredSensor> {
   const podUrl = config.sensor.podUrl ?? sensorPodUrl(config.sensor.qualysPlatform);
   const secretId = config.credentials.secretsManagerSecretId;
+  const arns = config.credentials.secretArn ? new Map<string, string>() : await fullSecretArns(config, options.ecsScopes ?? []);
   const desired: DesiredSensor = {
     config,
     podUrl,
     credentialsSecretArn: (ref: ClusterRef) =>
-      config.credentials.secretArn ?? `arn:aws:secretsmanager:${ref.location}:${ref.scope}:secret:${secretId}`,
+      config.credentials.secretArn ??
+      arns.get(`${ref.scope}|${ref.location}`) ??
+      // partial ARN (no random suffix): Secrets Manager resolves it when the name is unique
+      `arn:aws:secretsmanager:${ref.location}:${ref.scope}:secret:${secretId}`,
   };
   if (options.needValues) desired.credentials = await readActivationSecret(secretId, options.region ?? process.env.AWS_REGION ?? 'us-east-1');
   return desired;
+}
+
+/** DescribeSecret per account and region (through the target's role), for the full ARN ECS wants with a JSON key. */
+async function fullSecretArns(config: SensorfleetConfig, refs: ClusterRef[]): Promise<Map<string, string>> {
+  const scopes = new Map(refs.map((r) => [`${r.scope}|${r.location}`, r]));
+  const out = new Map<string, string>();
+  await Promise.all(
+    [...scopes.entries()].map(async ([key, ref]) => {
+      const target = config.targets.aws.find((t) => t.accountId === ref.scope);
+      const sm = awsClient(SecretsManagerClient, { region: ref.location, ...(target?.roleArn ? { roleArn: target.roleArn, externalId: target.externalId } : {}) });
+      try {
+        const d = await sm.send(new DescribeSecretCommand({ SecretId: config.credentials.secretsManagerSecretId }));
+        if (d.ARN) out.set(key, d.ARN);
+      } catch {
+        // left to the partial ARN; the ECS task reports a clear error if the secret is missing there
+      }
+    }),
+  );
+  return out;
 }
 
 async function readActivationSecret(secretId: string, region: string): Promise<{ activationId: string; customerId: string }> {

@@ -77,6 +77,22 @@ function kubeGet(endpoint: string, caBase64: string | undefined, token: string, 
   });
 }
 
+function kubeRequest(endpoint: string, caBase64: string, token: string, method: string, path: string, body: unknown): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(endpoint + path);
+    const data = JSON.stringify(body);
+    const req = httpsRequest(
+      { host: u.hostname, port: u.port, path: u.pathname + u.search, method, ca: Buffer.from(caBase64, 'base64'), headers: { authorization: `Bearer ${token}`, 'content-type': 'application/apply-patch+yaml', 'content-length': Buffer.byteLength(data) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
 async function assumeRole(account: string): Promise<Creds> {
   const out = await client(STSClient).send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/sensorfleet-${suffix}`, RoleSessionName: 'sensorfleet' }));
   return { accessKeyId: out.Credentials!.AccessKeyId!, secretAccessKey: out.Credentials!.SecretAccessKey!, sessionToken: out.Credentials!.SessionToken! };
@@ -144,6 +160,29 @@ describe('EKS: DescribeCluster leads to the sandbox Kubernetes API server', () =
     expect(await get(await eksToken(other, creds))).toBe(401);
     expect(await get(await eksToken(name, { accessKeyId: 'AKIAUNKNOWNKEY000000', secretAccessKey: 'x' }))).toBe(401);
     expect(await get(await eksToken(name, { ...creds, secretAccessKey: 'wrong' }))).toBe(401);
+  });
+
+  it('pods of the cluster emit sensor events with the cluster ref, node, hostname and image tag', async () => {
+    const name = `eks-pods-${suffix}`;
+    const { ref } = await sandbox.fleet.createEksCluster({ name, nodes: [{ name: 'p1', hostname: 'ip-10-0-0-1.ec2.internal' }, { name: 'p2' }] });
+    const started: SensorInstance[] = [];
+    const onStart = (s: SensorInstance) => s.cluster === ref && started.push(s);
+    sandbox.sensors.on('started', onStart);
+    const c = (await client(EKSClient).send(new DescribeClusterCommand({ name }))).cluster!;
+    const ds = {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'sensor', namespace: 'default' },
+      spec: { selector: { matchLabels: { app: 'sensor' } }, template: { metadata: { labels: { app: 'sensor' } }, spec: { containers: [{ name: 'sensor', image: 'qualys/qcs-sensor:1.2.3' }] } } },
+    };
+    const applied = await kubeRequest(c.endpoint!, c.certificateAuthority!.data!, await eksToken(name, creds), 'PATCH', '/apis/apps/v1/namespaces/default/daemonsets/sensor?fieldManager=test', ds);
+    expect(applied).toBeLessThan(300);
+    await sandbox.kubeClusterFor(ref)!.settle(10_000);
+    sandbox.sensors.off('started', onStart);
+    expect(started.map((s) => [s.platform, s.nodeName, s.hostname, s.version]).sort()).toEqual([
+      ['aws-eks', 'p1', 'ip-10-0-0-1.ec2.internal', '1.2.3'],
+      ['aws-eks', 'p2', 'p2', '1.2.3'],
+    ]);
   });
 
   it('reports CREATING (no endpoint yet) for a while after creation, then ACTIVE', async () => {
@@ -219,6 +258,9 @@ describe('ECS: DAEMON services are scheduled like ECS does', () => {
     expect(tasks).toHaveLength(3);
     expect(new Set(tasks.map((t) => t.containerInstanceArn)).size).toBe(3);
     expect(tasks.every((t) => t.taskDefinitionArn === c.td && t.group === 'service:sensor' && t.startedBy === svc.deployments![0]!.id)).toBe(true);
+    // tasks stay RUNNING however often they are described (moto would walk them to STOPPED)
+    const again = (await ecs.send(new DescribeTasksCommand({ cluster: name, tasks: arns }))).tasks!;
+    expect(again.map((t) => t.lastStatus)).toEqual(['RUNNING', 'RUNNING', 'RUNNING']);
     expect((await ecs.send(new ListTasksCommand({ cluster: name, serviceName: 'other' }))).taskArns).toEqual([]);
     const mine = sensorsOf(started, c.ref);
     expect(mine).toHaveLength(3);

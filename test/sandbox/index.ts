@@ -1,6 +1,6 @@
 import { EcsSchedulerSimulator } from './aws/ecs-scheduler';
 import { AwsFront } from './aws/front';
-import { startMoto, type MotoServer } from './aws/moto';
+import { keepEcsTasksRunning, startMoto, type MotoServer } from './aws/moto';
 import { MotoClients } from './aws/moto-clients';
 import { DEFAULT_ACCOUNT } from './aws/accounts';
 import { createFleet, type Fleet } from './fleet';
@@ -33,6 +33,7 @@ export async function startSandbox(opts: { motoUrl?: string; region?: string } =
   let ownMoto: MotoServer | undefined;
   const motoUrl = opts.motoUrl ?? (ownMoto = await startMoto()).url;
   const region = opts.region ?? 'us-east-1';
+  await keepEcsTasksRunning(motoUrl);
   const sensors = new SensorEvents();
   const moto = new MotoClients(motoUrl);
   const ecs = new EcsSchedulerSimulator(moto, sensors);

@@ -1,13 +1,16 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/load';
 import { runQualysSync } from '../../qualys/sync';
-import { liveHostsFrom } from '../../qualys/stale-sensors';
+import { liveHostsFrom, type LiveHosts } from '../../qualys/stale-sensors';
+import { DynamoDbFleetStore } from '../../state/dynamodb-store';
+import { liveHostsFromInventory } from '../../state/live-hosts';
+import { errorMessage } from '../../runtime/errors';
 import { EXIT, println } from '../io';
 
 /**
  * `qualys sync [--dry-run] [--json] [--live-hosts FILE]`: registry scan schedules and the stale
- * sensor purge. Live hosts (one node/host name a line) come from the fleet inventory; without them
- * the purge is skipped, since a sensor's host cannot be shown to be gone.
+ * sensor purge. Live hosts come from the fleet inventory, or from FILE (one node/host name a line);
+ * without them the purge is skipped, since a sensor's host cannot be shown to be gone.
  */
 export async function qualysSyncCommand(args: string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<number> {
   const { values } = parseArgs({
@@ -21,7 +24,7 @@ export async function qualysSyncCommand(args: string[], io: { stdout: NodeJS.Wri
     strict: true,
   });
   const config = loadConfig(process.env, values.config);
-  const liveHosts = values['live-hosts'] ? liveHostsFrom(await readLines(values['live-hosts'])) : undefined;
+  const liveHosts = values['live-hosts'] ? liveHostsFrom(await readLines(values['live-hosts'])) : await inventoryHosts(config.state.tableName, io.stderr);
   const report = await runQualysSync({ config, dryRun: values['dry-run'], ...(liveHosts ? { liveHosts } : {}) });
   if (values.json) println(io.stdout, JSON.stringify(report, null, 2));
   else {
@@ -35,6 +38,17 @@ export async function qualysSyncCommand(args: string[], io: { stdout: NodeJS.Wri
     for (const e of report.errors) println(io.stderr, `error: ${e}`);
   }
   return report.errors.length ? EXIT.failed : EXIT.ok;
+}
+
+async function inventoryHosts(table: string, stderr: NodeJS.WritableStream): Promise<LiveHosts | undefined> {
+  try {
+    const inventory = await liveHostsFromInventory(new DynamoDbFleetStore(table));
+    if (inventory.ok) return inventory.hosts;
+    println(stderr, `stale sensor purge skipped: ${inventory.reason}`);
+  } catch (err) {
+    println(stderr, `stale sensor purge skipped: cannot read the fleet inventory (${errorMessage(err)})`);
+  }
+  return undefined;
 }
 
 async function readLines(path: string): Promise<string[]> {

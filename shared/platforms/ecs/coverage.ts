@@ -78,7 +78,7 @@ function classify(
   const old = tasks.find((t) => t.lastStatus === 'RUNNING' && t.taskDefinitionArn !== current);
   if (old) return { reason: `old revision (runs ${revisionOf(old.taskDefinitionArn)}, current is ${revisionOf(current)})` };
   const stopped = latestStopped(ofCurrent);
-  if (stopped) return { reason: `stopped: ${stopped.stoppedReason ?? stopped.stopCode ?? 'no reason given'}` };
+  if (stopped) return { reason: `stopped: ${stopped.stoppedReason || stopped.stopCode || 'no reason given'}` };
   const free = remaining(instance);
   if (free.cpu < needs.cpu || free.memory < needs.memory) {
     return {

@@ -72,7 +72,11 @@ export interface NodeCoverage {
   sensorVersion?: string;
 }
 
-export function nodeCoverage(ds: KubeObject, nodes: KubeObject[], pods: KubeObject[]): NodeCoverage {
+/**
+ * `events`: Warning events of the namespace, read only when a pod is stuck without a message in its
+ * status; the kubelet reports e.g. a failed hostPath type check only as a FailedMount event.
+ */
+export function nodeCoverage(ds: KubeObject, nodes: KubeObject[], pods: KubeObject[], events: KubeObject[] = []): NodeCoverage {
   const schedulable = nodes.filter(isSchedulable);
   const generation = String(ds.metadata.generation ?? '');
   const uncovered: UncoveredNode[] = [];
@@ -80,7 +84,7 @@ export function nodeCoverage(ds: KubeObject, nodes: KubeObject[], pods: KubeObje
   for (const node of schedulable) {
     const name = node.metadata.name;
     const pod = podFor(name, pods);
-    const reason = pod ? podProblem(pod, generation) : noPodReason(node, ds);
+    const reason = pod ? podProblem(pod, generation, events) : noPodReason(node, ds);
     if (reason) uncovered.push({ node: name, reason });
     else sensorVersion ??= sensorVersionOf({ apiVersion: 'v1', kind: 'Pod', metadata: pod!.metadata, spec: { template: { spec: pod!.spec } } });
   }
@@ -113,11 +117,11 @@ function noPodReason(node: KubeObject, ds: KubeObject): string {
   return 'no sensor pod on this node (the DaemonSet controller has not created one yet)';
 }
 
-function podProblem(pod: KubeObject, generation: string): string | undefined {
+function podProblem(pod: KubeObject, generation: string, events: KubeObject[]): string | undefined {
   const statuses: any[] = pod.status?.containerStatuses ?? [];
   const crash = statuses.find((s) => s?.state?.waiting?.reason === 'CrashLoopBackOff');
   if (crash) return `crash looping (CrashLoopBackOff, ${crash.restartCount ?? 0} restarts)${lastExit(crash)}`;
-  if ((pod.status?.phase ?? 'Pending') === 'Pending') return `pending: ${pendingMessage(pod)}`;
+  if ((pod.status?.phase ?? 'Pending') === 'Pending') return `pending: ${pendingMessage(pod)}${latestWarning(pod, events)}`;
   const podGeneration = pod.metadata.labels?.['pod-template-generation'];
   const ready = (pod.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
   if (podGeneration !== undefined && generation && podGeneration !== generation) {
@@ -134,6 +138,20 @@ function podProblem(pod: KubeObject, generation: string): string | undefined {
 function lastExit(status: any): string {
   const t = status?.lastState?.terminated;
   return t ? `, last exit ${t.exitCode ?? '?'}${t.reason ? ` ${t.reason}` : ''}` : '';
+}
+
+/** True when the pod's status alone does not say why it waits (ContainerCreating without a message). */
+export function needsEvents(pod: KubeObject): boolean {
+  if ((pod.status?.phase ?? 'Pending') !== 'Pending') return false;
+  const unscheduled = (pod.status?.conditions ?? []).some((c: any) => c.type === 'PodScheduled' && c.status === 'False');
+  const waiting = (pod.status?.containerStatuses ?? []).find((s: any) => s?.state?.waiting)?.state?.waiting;
+  return !unscheduled && !waiting?.message;
+}
+
+function latestWarning(pod: KubeObject, events: KubeObject[]): string {
+  const mine = events.filter((e) => e.type === 'Warning' && e.involvedObject?.kind === 'Pod' && e.involvedObject?.name === pod.metadata.name);
+  const last = mine.sort((a, b) => String(a.lastTimestamp ?? '').localeCompare(String(b.lastTimestamp ?? '')))[mine.length - 1];
+  return last ? ` (${last.reason}: ${last.message})` : '';
 }
 
 function pendingMessage(pod: KubeObject): string {

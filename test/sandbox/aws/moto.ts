@@ -46,6 +46,7 @@ export async function startMoto(opts: { startTimeoutMs?: number } = {}): Promise
   process.once('exit', onExit);
   try {
     await waitUntilAnswering(url, exited, opts.startTimeoutMs ?? 30_000, () => stderr);
+    await keepEcsTasksRunning(url);
   } catch (err) {
     await stop();
     throw err;
@@ -59,6 +60,21 @@ export async function startMoto(opts: { startTimeoutMs?: number } = {}): Promise
       await stop();
     },
   };
+}
+
+/**
+ * moto advances an ECS task one lifecycle state per DescribeTasks (RUNNING -> DEACTIVATING -> … -> STOPPED,
+ * moto/moto_api/__init__.py registers `ecs::task` as manual/1), so a daemon task would "stop" after being
+ * looked at once. Real tasks stay RUNNING until stopped (StopTask sets STOPPED directly in moto).
+ * Uses moto's state manager API: http://docs.getmoto.org/en/latest/docs/configuration/state_transition/
+ */
+export async function keepEcsTasksRunning(motoUrl: string): Promise<void> {
+  const res = await fetch(`${motoUrl}/moto-api/state-manager/set-transition`, {
+    method: 'POST',
+    body: JSON.stringify({ model_name: 'ecs::task', transition: { progression: 'manual', times: 1_000_000_000 } }),
+  });
+  await res.arrayBuffer();
+  if (!res.ok) throw new MotoStartError(`moto state manager answered ${res.status}`);
 }
 
 async function waitUntilAnswering(url: string, exited: Promise<number | null>, timeoutMs: number, stderr: () => string): Promise<void> {

@@ -237,9 +237,14 @@ export class FakeKubeCluster {
 
     // scheduler + kubelets
     for (const r of this.store.list(POD)) {
+      const st = this.podStates.get(r.obj.metadata.uid) ?? {};
+      this.podStates.set(r.obj.metadata.uid, st);
+      // a started pod only changes again when its crash-loop restart is due
+      if (st.started && r.obj.spec.nodeName && (st.nextRestartAt === undefined || nowMs < st.nextRestartAt)) {
+        if (st.nextRestartAt !== undefined) wakeAt = Math.min(wakeAt, st.nextRestartAt);
+        continue;
+      }
       const pod = structuredClone(r.obj);
-      const st = this.podStates.get(pod.metadata.uid) ?? {};
-      this.podStates.set(pod.metadata.uid, st);
       const res = stepPod(pod, st, this.lifecycleContext(), nowMs);
       if (res.wakeAt !== undefined) wakeAt = Math.min(wakeAt, res.wakeAt);
       const unschedulable = pod.status.conditions?.some((c: any) => c.type === 'PodScheduled' && c.status === 'False');

@@ -65,6 +65,8 @@ function initialStatus(kind: string): any {
 }
 
 /** Update-operation ownership: changed fields move to `manager`, leaving every other manager's set. */
+const isListItem = (p: string) => p.split(SEP).pop()!.startsWith('k:');
+
 function recordUpdate(t: ResourceType, old: any | undefined, next: any, managers: ManagerEntry[], manager: string, apiVersion: string): ManagerEntry[] {
   const before = old ? stripForFieldSet(old, !!t.hasStatus) : {};
   const after = stripForFieldSet(next, !!t.hasStatus);
@@ -74,14 +76,8 @@ function recordUpdate(t: ResourceType, old: any | undefined, next: any, managers
   const out = managers.map((m) => ({ ...m, set: new Set([...m.set].filter((p) => !changed.has(p))) }));
   let mine = out.find((m) => m.manager === manager && m.operation === 'Update' && !m.subresource);
   if (!mine) out.push((mine = { manager, operation: 'Update', apiVersion, time: now(), set: new Set() }));
-  for (const p of changed) {
-    if (!present.has(p)) continue;
-    const els = p.split(SEP);
-    for (let i = 1; i <= els.length; i++) {
-      const anc = els.slice(0, i).join(SEP);
-      if (present.has(anc)) mine.set.add(anc);
-    }
-  }
+  // only what changed (an added subtree brings its intermediate maps along, as on create)
+  for (const p of changed) if (present.has(p) || isListItem(p)) mine.set.add(p);
   mine.time = now();
   mine.apiVersion = apiVersion;
   return out.filter((m) => m.set.size > 0);
