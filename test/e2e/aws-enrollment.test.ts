@@ -87,7 +87,7 @@ describe('new ECS and EKS clusters get the sensor on every node', () => {
     const eks = await sandbox.fleet.createEksCluster({
       name: `e2e-eks-${suffix}`,
       nodes: [{ name: 'n1' }, { name: 'n2' }, { name: 'n3', taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }] }],
-      creatingForMs: 1500,
+      creatingForMs: 5000,
     });
     await deliver([ecsCreateCluster(where, `e2e-ecs-${suffix}`), eksCreateCluster(where, `e2e-eks-${suffix}`)]);
 

@@ -56,7 +56,7 @@ export async function runDemo(opts: { log: (line: string) => void }): Promise<De
       name: 'web-eks',
       nodes: [{ name: 'web-1' }, { name: 'web-2' }, { name: 'web-ingress-1', taints: [{ key: 'dedicated', value: 'ingress', effect: 'NoSchedule' }] }],
     });
-    const eksB = await sandbox.fleet.createEksCluster({ name: 'data-eks', nodes: [{ name: 'data-1' }, { name: 'data-2' }], creatingForMs: 2500 });
+    const eksB = await sandbox.fleet.createEksCluster({ name: 'data-eks', nodes: [{ name: 'data-1' }, { name: 'data-2' }], creatingForMs: 4000 });
 
     const onAwsEvent = (await import('../../functions/on-aws-event')).handler as unknown as (e: unknown, c: Context) => Promise<unknown>;
     const worker = (await import('../../functions/reconcile-worker')).handler as unknown as SqsHandler;
