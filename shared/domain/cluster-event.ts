@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseClusterRef } from './cluster-ref';
 
 /** Canonical event (DESIGN §4): every trigger is normalised to this before it reaches the queue. */

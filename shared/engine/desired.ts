@@ -1,5 +1,5 @@
 import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SensorfleetConfig } from '../config/schema';
 import { sensorPodUrl } from '../config/qualys-platforms';
 import type { ClusterRef } from '../domain/cluster-ref';

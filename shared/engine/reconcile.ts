@@ -81,7 +81,12 @@ export async function finishCluster(x: AssessedCluster, deps: ReconcileDeps, opt
     verified: result.coverage,
     dryRun: options.dryRun ?? false,
   };
-  if (deps.store && !options.dryRun) await deps.store.recordReconcile(record, inventoryItem(record, deps.desired));
+  if (deps.store && !options.dryRun) {
+    // A fast-path verify (counts only) lists no nodes: keep the names last listed. Stale names can only
+    // keep the Qualys purge from deleting a sensor, never make it delete one.
+    const previous = record.verified && !record.verified.nodeNames ? await deps.store.getCluster(record.cluster) : undefined;
+    await deps.store.recordReconcile(record, inventoryItem(record, deps.desired, previous?.nodeNames));
+  }
   return record;
 }
 
@@ -140,8 +145,9 @@ function clock(deps: ReconcileDeps): () => Date {
   return deps.now ?? (() => new Date());
 }
 
-export function inventoryItem(record: ReconcileRecord, desired: DesiredSensor): ClusterInventoryItem {
+export function inventoryItem(record: ReconcileRecord, desired: DesiredSensor, knownNodeNames?: string[]): ClusterInventoryItem {
   const cov = record.verified;
+  const nodeNames = cov?.nodeNames ?? knownNodeNames;
   return {
     cluster: record.cluster,
     platform: record.platform,
@@ -153,6 +159,6 @@ export function inventoryItem(record: ReconcileRecord, desired: DesiredSensor): 
     uncovered: cov?.uncovered ?? [],
     lastReconcileId: record.id,
     lastReconciledAt: record.finishedAt,
-    ...(cov?.nodeNames ? { nodeNames: cov.nodeNames } : {}),
+    ...(nodeNames ? { nodeNames } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ClusterEvent } from '../domain/cluster-event';
 import { formatClusterRef, parseClusterRef, type ClusterRef } from '../domain/cluster-ref';
 import { InvalidInputError } from '../runtime/errors';

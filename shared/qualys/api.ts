@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { QualysClient } from './client';
 import { listAllPages } from './paging';
 import {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * `qualys:` section of the configuration: how to reach the CS API and what the hygiene run keeps in

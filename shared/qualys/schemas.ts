@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Response shapes (qualys-cs-api.md §1.3-1.7). Loose objects: unknown fields pass through, and

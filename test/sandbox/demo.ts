@@ -13,6 +13,9 @@ import { ecsContainerInstanceStateChange, ecsCreateCluster, eksCreateCluster, ek
 import { startSandbox, type Sandbox } from './index';
 import { lambdaContext, SqsEventSourceMapping, type SqsHandler } from './lambda-runner';
 import { deployStackResources } from './stack';
+import { startQualysSandbox } from './qualys/fixture';
+import { runQualysCheckIn, runQualysSync, type QualysSyncReport } from '../../shared/qualys/sync';
+import { liveHostsFromInventory } from '../../shared/state/live-hosts';
 
 export interface DemoStep {
   name: string;
@@ -23,10 +26,25 @@ export interface DemoStep {
   clusters: FleetRow[];
 }
 
+export interface DemoQualys {
+  staleDeleted: number;
+  /** Sensors that are not UNKNOWN sent for deletion: must always be 0. */
+  nonUnknownDeleteAttempts: number;
+  schedulesCreated: number;
+  registriesCreated: number;
+  /** Writes of a second sync with nothing changed in between: 0. */
+  secondSyncWrites: number;
+  deletionJobIds: string[];
+  apiCalls: { first: number; second: number };
+  /** Per cluster: nodes whose sensor checked in to Qualys, at the desired version. */
+  checkIn: { cluster: string; nodes: number; checkedIn: number; neverCheckedIn: string[]; versionMismatch: number }[];
+}
+
 export interface DemoReport {
   ok: boolean;
   clusters: FleetRow[];
   steps: DemoStep[];
+  qualys: DemoQualys;
   wallTimeMs: number;
 }
 
@@ -39,6 +57,7 @@ export async function runDemo(opts: { log: (line: string) => void }): Promise<De
   const sandbox = await startSandbox();
   const restoreEnv = sandbox.useAwsEnv();
   const savedEnv = { ...process.env };
+  let stopQualys: (() => Promise<void>) | undefined;
   try {
     resetAwsClients();
     const w = { account: sandbox.aws.accountId, region: sandbox.aws.region };
@@ -48,6 +67,12 @@ export async function runDemo(opts: { log: (line: string) => void }): Promise<De
     const table = Object.values(stack.tables)[0]!;
     configureFunctions({ table: table.name, queueUrl: workQueue.url, dlqUrl: dlq.url, accountId: w.account, region: w.region });
     await sandbox.fleet.putActivationSecret();
+    // The Qualys CS API fake: sensor pods and tasks register when they start (sandbox sensor events).
+    const qualys = await startQualysSandbox(sandbox.aws.endpoint, { region: w.region, checkInIntervalMs: 500 });
+    qualys.fake.attachSensorEvents(sandbox.sensors);
+    stopQualys = () => qualys.stop();
+    const stale = qualys.fake.seedSensors(6, { status: 'UNKNOWN', lastCheckedInDaysAgo: 45, hostnamePrefix: 'ip-10-9-0-' });
+    qualys.fake.seedSensors(3, { status: 'UNKNOWN', lastCheckedInDaysAgo: 5, hostnamePrefix: 'ip-10-9-1-' });
 
     log('creating the fleet: 2 ECS clusters with container instances, 2 EKS clusters (one node tainted, one cluster still CREATING) …');
     const ecsA = await sandbox.fleet.createEcsCluster({ name: 'payments-ecs', instances: 3 });
@@ -100,19 +125,77 @@ export async function runDemo(opts: { log: (line: string) => void }): Promise<De
       await runFleet(deps, { clusters: discovery.clusters, trigger: { kind: 'reconcile-requested', source: 'demo' } });
     });
 
+    log('\n== qualys-sync: registry scan schedules as declared, stale sensors purged (Qualys CS API), then the same sync again');
+    const qualysConfig = qualys.config(
+      {
+        schedules: {
+          registries: [
+            {
+              uri: `https://${w.account}.dkr.ecr.${w.region}.amazonaws.com`,
+              type: 'AWS',
+              aws: { accountId: w.account, roleArn: `arn:aws:iam::${w.account}:role/sensorfleet-qualys-registry-scan`, region: w.region },
+              schedules: [
+                { name: 'payments-nightly', every: 'daily', at: '02:30', timeZone: 'Europe/Berlin', repositories: [{ repo: 'payments/api' }] },
+                { name: 'all-weekly', every: 'weekly', weekDay: 'SUNDAY', at: '23:00', timeZone: 'America/New_York', repositories: [{ repo: 'payments/api' }, { repo: 'web/frontend' }], forceScan: true },
+              ],
+            },
+          ],
+        },
+      },
+      { state: { tableName: table.name } },
+    );
+    const live = await liveHostsFromInventory(store);
+    if (!live.ok) log(`stale purge will be skipped: ${live.reason}`);
+    const hosts = live.ok ? { liveHosts: live.hosts } : {};
+    const first = await runQualysSync({ config: qualysConfig, ...hosts });
+    const second = await runQualysSync({ config: qualysConfig, ...hosts });
+    for (const line of first.plan) log(`  ${line}`);
+    log(`first sync: ${summary(first)}`);
+    log(`second sync: ${summary(second)}`);
+    const inventory = await store.listClusters();
+    const checkIn = await runQualysCheckIn(
+      qualysConfig,
+      inventory.map((c) => ({ cluster: c.cluster, nodes: (c.nodeNames ?? []).map((name) => ({ name })), desiredVersion: c.desiredVersion })),
+    );
+    log('sensor check-in (nodes whose sensor checked in to Qualys at the desired version):');
+    for (const c of checkIn) log(`  ${c.cluster}: ${c.checkedIn}/${c.nodes} checked in${c.neverCheckedIn.length ? `; never checked in: ${c.neverCheckedIn.join(', ')}` : ''}${c.versionMismatch.length ? `; other version: ${c.versionMismatch.length}` : ''}`);
+    const qualysReport: DemoQualys = {
+      staleDeleted: first.staleDeleted,
+      nonUnknownDeleteAttempts: first.nonUnknownDeleteAttempts + second.nonUnknownDeleteAttempts + qualys.fake.refusedSensorDeletes.length,
+      schedulesCreated: first.schedulesCreated,
+      registriesCreated: first.registriesCreated,
+      secondSyncWrites: second.writes,
+      deletionJobIds: first.deletionJobIds,
+      apiCalls: { first: first.calls, second: second.calls },
+      checkIn: checkIn.map((c) => ({ cluster: c.cluster, nodes: c.nodes, checkedIn: c.checkedIn, neverCheckedIn: c.neverCheckedIn, versionMismatch: c.versionMismatch.length })),
+    };
+    const staleGone = stale.every((sensor) => !qualys.fake.sensors.has(sensor.uuid));
+
     const clusters = await fleetRows(store);
     const converged = [ecsA, ecsB, eksA, eksB].every((c) => {
       const row = clusters.find((r) => r.cluster === c.ref);
       return row && row.nodes.total > 0 && row.nodes.covered === row.nodes.total && row.sensorVersion === SENSOR_VERSION;
     });
-    const ok = converged && steps.at(-1)!.writes === 0;
-    log(`\n${ok ? 'fleet converged; the second reconcile wrote nothing' : 'demo did NOT converge'} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-    return { ok, clusters, steps, wallTimeMs: Date.now() - started };
+    const ok =
+      converged &&
+      steps.at(-1)!.writes === 0 &&
+      staleGone &&
+      qualysReport.nonUnknownDeleteAttempts === 0 &&
+      qualysReport.secondSyncWrites === 0 &&
+      first.errors.length === 0 &&
+      second.errors.length === 0;
+    log(`\n${ok ? 'fleet converged; the second reconcile and the second Qualys sync wrote nothing' : 'demo did NOT converge'} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    return { ok, clusters, steps, qualys: qualysReport, wallTimeMs: Date.now() - started };
   } finally {
+    await stopQualys?.();
     process.env = savedEnv;
     restoreEnv();
     await sandbox.stop();
   }
+}
+
+function summary(r: QualysSyncReport): string {
+  return `registries created ${r.registriesCreated}, schedules created ${r.schedulesCreated} updated ${r.schedulesUpdated} deleted ${r.schedulesDeleted}, stale sensors deleted ${r.staleDeleted} of ${r.staleCandidates} candidates, ${r.calls} API calls, ${r.writes} writes${r.errors.length ? `, errors: ${r.errors.join('; ')}` : ''}`;
 }
 
 async function fleetRows(store: DynamoDbFleetStore): Promise<FleetRow[]> {

@@ -10,11 +10,12 @@
  *   - list-maps matched by key, not position (containers, env, volumes by name, volumeMounts by
  *     mountPath, container ports by containerPort/protocol); other lists are atomic and compared whole.
  * Separately, `foreignAdditions` reports security-relevant things someone else added to our DaemonSet
- * (extra containers, env, mounts, hostPath volumes): server-side apply cannot remove fields another
- * manager owns, so they are reported, never silently kept (Flux helm-controller #896).
+ * (extra containers, env, mounts, hostPath volumes), using managedFields to tell them from elements we
+ * applied earlier: server-side apply cannot remove fields another manager owns, so they are reported,
+ * never silently kept (Flux helm-controller #896).
  */
 import { sameQuantity } from './quantity';
-import { describeRef, refOf, type KubeObject } from './types';
+import { describeRef, FIELD_MANAGER, refOf, type KubeObject } from './types';
 
 export interface FieldDifference {
   /** e.g. spec.template.spec.containers[qualys-container-sensor].image */
@@ -134,7 +135,30 @@ function show(v: unknown): string {
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
-/** Security-relevant additions another manager made to our DaemonSet's pod template. */
+/**
+ * Whether our field manager owns an element, read from metadata.managedFields (FieldsV1:
+ * https://kubernetes.io/docs/reference/using-api/server-side-apply/#field-management). An element we
+ * owned and no longer want is removed by our next apply, so it is not someone else's addition.
+ */
+function ownedByUs(live: KubeObject, path: string[]): boolean {
+  return (live.metadata.managedFields ?? []).some((entry: any) => {
+    if (entry?.manager !== FIELD_MANAGER) return false;
+    let node: any = entry.fieldsV1;
+    for (const element of path) {
+      node = node?.[element];
+      if (node === undefined) return false;
+    }
+    return true;
+  });
+}
+
+const POD_SPEC = ['f:spec', 'f:template', 'f:spec'];
+const byName = (name: unknown) => `k:${JSON.stringify({ name })}`;
+
+/**
+ * Security-relevant additions another manager made to our DaemonSet's pod template: containers,
+ * hostPath volumes, env and mounts in our container that we did not put there.
+ */
 export function foreignAdditions(desired: KubeObject, live: KubeObject): string[] {
   const want = desired.spec?.template?.spec ?? {};
   const have = live.spec?.template?.spec ?? {};
@@ -142,17 +166,30 @@ export function foreignAdditions(desired: KubeObject, live: KubeObject): string[
   const names = (list: any[] | undefined) => new Set((list ?? []).map((e) => e?.name));
   for (const field of ['containers', 'initContainers', 'ephemeralContainers'] as const) {
     const ours = names(want[field]);
-    for (const c of have[field] ?? []) if (!ours.has(c?.name)) found.push(`extra ${field === 'containers' ? 'container' : field.replace(/s$/, '')} "${c?.name}" (image ${c?.image})`);
+    for (const c of have[field] ?? []) {
+      if (ours.has(c?.name) || ownedByUs(live, [...POD_SPEC, `f:${field}`, byName(c?.name)])) continue;
+      found.push(`extra ${field === 'containers' ? 'container' : field.replace(/s$/, '')} "${c?.name}" (image ${c?.image})`);
+    }
   }
   const ourVolumes = names(want.volumes);
-  for (const v of have.volumes ?? []) if (!ourVolumes.has(v?.name) && v?.hostPath) found.push(`extra hostPath volume "${v.name}" (${v.hostPath.path})`);
+  for (const v of have.volumes ?? []) {
+    if (!v?.hostPath || ourVolumes.has(v?.name) || ownedByUs(live, [...POD_SPEC, 'f:volumes', byName(v.name)])) continue;
+    found.push(`extra hostPath volume "${v.name}" (${v.hostPath.path})`);
+  }
   for (const w of want.containers ?? []) {
     const h = (have.containers ?? []).find((c: any) => c?.name === w.name);
     if (!h) continue;
+    const container = [...POD_SPEC, 'f:containers', byName(w.name)];
     const ourEnv = names(w.env);
-    for (const e of h.env ?? []) if (!ourEnv.has(e?.name)) found.push(`extra env ${e?.name} in container ${w.name}`);
+    for (const e of h.env ?? []) {
+      if (!ourEnv.has(e?.name) && !ownedByUs(live, [...container, 'f:env', byName(e?.name)])) found.push(`extra env ${e?.name} in container ${w.name}`);
+    }
     const ourMounts = new Set((w.volumeMounts ?? []).map((m: any) => m.mountPath));
-    for (const m of h.volumeMounts ?? []) if (!ourMounts.has(m?.mountPath)) found.push(`extra volumeMount ${m?.mountPath} in container ${w.name}`);
+    for (const m of h.volumeMounts ?? []) {
+      if (!ourMounts.has(m?.mountPath) && !ownedByUs(live, [...container, 'f:volumeMounts', `k:${JSON.stringify({ mountPath: m?.mountPath })}`])) {
+        found.push(`extra volumeMount ${m?.mountPath} in container ${w.name}`);
+      }
+    }
   }
   return found;
 }

@@ -1,0 +1,270 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../shared/config/schema';
+import { applyKubernetesPlan } from '../../shared/platforms/kubernetes/apply';
+import { KubeClient } from '../../shared/platforms/kubernetes/client';
+import { KubeApiError } from '../../shared/platforms/kubernetes/errors';
+import { kubernetesOperations, observeKubernetes, verifyKubernetes, type KubeHandle } from '../../shared/platforms/kubernetes/lifecycle';
+import { planKubernetes } from '../../shared/platforms/kubernetes/plan';
+import type { ConnectedCluster, DesiredSensor } from '../../shared/platforms/types';
+import { CallCounter, countCalls } from '../../shared/runtime/call-log';
+import { FakeKubeApiServer, type FakeKubeCluster, type NodeSpec } from '../sandbox/kube';
+
+const run = promisify(execFile);
+const CREDS = { activationId: 'itest-activation-7e21', customerId: 'itest-customer-03b9' };
+const FAST = { deadlineMs: 8_000, pollMs: 100 };
+
+function desiredWith(sensor: Record<string, unknown> = {}): DesiredSensor {
+  return { config: configSchema.parse({ sensor }), credentials: CREDS, podUrl: 'https://cmsqagpublic.qg2.apps.qualys.com/ContainerSensor' };
+}
+
+let server: FakeKubeApiServer;
+const token = `itest-${randomBytes(12).toString('hex')}`;
+
+beforeAll(async () => {
+  server = await FakeKubeApiServer.start();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+function newCluster(nodes: NodeSpec[], crashingImages?: string[]): { cluster: FakeKubeCluster; client: KubeClient; id: string } {
+  const id = `k-${randomBytes(4).toString('hex')}`;
+  const cluster = server.addCluster(id, { nodes, authenticate: async (t) => (t === token ? 'system:serviceaccount:sensorfleet:itest' : null), ...(crashingImages ? { crashingImages: new Set(crashingImages) } : {}) });
+  const client = new KubeClient({ server: cluster.endpoint, caPem: server.caPem, token: async () => token, retry: { attempts: 4, baseDelayMs: 20, maxDelayMs: 200 } });
+  return { cluster, client, id };
+}
+
+async function reconcile(client: KubeClient, desired: DesiredSensor, id: string, options: { force?: 'restart' | 'redeploy' } = {}) {
+  const observed = await observeKubernetes(client, id, desired);
+  const plan = planKubernetes(desired, observed, options);
+  const outcome = await applyKubernetesPlan(client, plan);
+  return { plan, outcome };
+}
+
+async function kubectl(cluster: FakeKubeCluster, ...args: string[]): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'kubecfg-'));
+  const file = join(dir, 'config');
+  writeFileSync(file, cluster.kubeconfig(token));
+  const { stdout } = await run('kubectl', ['--kubeconfig', file, ...args], { timeout: 20_000 });
+  return stdout;
+}
+
+describe('Kubernetes module against the sandbox API server', () => {
+  const desired = desiredWith();
+  let main: ReturnType<typeof newCluster>;
+
+  beforeAll(() => {
+    main = newCluster([{ name: 'node-a' }, { name: 'node-b' }, { name: 'node-c' }]);
+  });
+
+  it('first apply creates every object with server-side apply, then every node is covered', async () => {
+    const { plan, outcome } = await reconcile(main.client, desired, main.id);
+    expect(plan.actions).toHaveLength(12);
+    expect(outcome).toEqual({ applied: 12, rolloutStarted: true });
+    const applies = main.cluster.requests.filter((r) => r.method === 'PATCH');
+    expect(applies).toHaveLength(12);
+    for (const r of applies) {
+      expect(r.contentType).toBe('application/apply-patch+yaml');
+      expect(new URLSearchParams(r.query).get('fieldManager')).toBe('sensorfleet');
+      expect(r.status).toBe(201);
+    }
+    expect(applies[0]!.path).toBe('/api/v1/namespaces/qualys-sensor');
+    expect(applies.at(-1)!.path).toBe('/apis/apps/v1/namespaces/qualys-sensor/daemonsets/qualys-container-sensor');
+
+    const coverage = await verifyKubernetes(main.client, desired, FAST);
+    expect(coverage).toMatchObject({ total: 3, covered: 3, uncovered: [], sensorVersion: '1.34.1-0' });
+    expect(coverage.rollout.state).toBe('complete');
+    expect(coverage.rollout.message).toContain('3 of 3 updated pods are available');
+
+    // what the product created, seen through kubectl
+    const ds = JSON.parse(await kubectl(main.cluster, 'get', 'daemonset', '-n', 'qualys-sensor', 'qualys-container-sensor', '-o', 'json', '--show-managed-fields'));
+    expect(ds.metadata.managedFields.some((m: any) => m.manager === 'sensorfleet' && m.operation === 'Apply')).toBe(true);
+    expect(await kubectl(main.cluster, 'get', 'pods', '-n', 'qualys-sensor', '-o', 'name')).toMatch(/pod\/qualys-container-sensor-/);
+  });
+
+  it('in sync: zero actions, zero writes, within the read budget (one per managed object + one node list)', async () => {
+    const before = main.cluster.requests.length;
+    const counter = new CallCounter();
+    const handle: KubeHandle = { kube: main.client };
+    const connected: ConnectedCluster<KubeHandle> = { ref: { platform: 'aws-eks', scope: '111122223333', location: 'us-east-1', name: main.id }, status: 'ACTIVE', tags: {}, handle };
+    const ops = kubernetesOperations<KubeHandle>();
+    const { plan, coverage } = await countCalls(counter, async () => {
+      const observed = await ops.observe(connected, desired, main.id);
+      const p = ops.plan(desired, observed, {});
+      return { plan: p, coverage: await ops.verify(connected, desired, FAST) };
+    });
+    const requests = main.cluster.requests.slice(before);
+    const writes = requests.filter((r) => r.method !== 'GET');
+    console.log(`in-sync Kubernetes cluster: ${requests.length} requests (${requests.length - writes.length} reads, ${writes.length} writes): ${[...new Set(requests.map((r) => `${r.method} ${r.path.split('/').slice(-2, -1)[0]}`))].join(', ')}`);
+    expect(plan.actions).toEqual([]);
+    expect(writes).toEqual([]);
+    expect(requests.length).toBeLessThanOrEqual(12 + 1);
+    expect(requests.filter((r) => r.path.endsWith('/nodes'))).toHaveLength(1);
+    expect(requests.some((r) => r.path.endsWith('/pods'))).toBe(false);
+    expect(counter.writes).toBe(0);
+    expect(counter.reads).toBe(requests.length);
+    expect(coverage).toMatchObject({ total: 3, covered: 3, uncovered: [] });
+  });
+
+  it('drift from kubectl edits (image, resources, rolling update) is detected with field and values, fixed, and rolled out', async () => {
+    // what `kubectl edit` sends for a container change: a strategic merge patch (containers merge by name)
+    await kubectl(main.cluster, 'patch', 'daemonset', '-n', 'qualys-sensor', 'qualys-container-sensor', '--type', 'strategic', '-p',
+      JSON.stringify({ spec: { template: { spec: { containers: [{ name: 'qualys-container-sensor', image: 'qualys/qcs-sensor:1.33.2-0', resources: { limits: { memory: '768Mi' } } }] } } } }));
+    await kubectl(main.cluster, 'patch', 'daemonset', '-n', 'qualys-sensor', 'qualys-container-sensor', '--type', 'merge', '-p',
+      JSON.stringify({ spec: { updateStrategy: { rollingUpdate: { maxUnavailable: 3 } } } }));
+    await kubectl(main.cluster, 'label', 'namespace', 'qualys-sensor', '--overwrite', 'pod-security.kubernetes.io/enforce=baseline');
+    const { plan, outcome } = await reconcile(main.client, desired, main.id);
+    expect(plan.actions.map((a) => a.reason)).toEqual([
+      'Namespace qualys-sensor: metadata.labels.pod-security.kubernetes.io/enforce differs (want privileged, have baseline)',
+      'DaemonSet qualys-sensor/qualys-container-sensor: spec.template.spec.containers[qualys-container-sensor].image differs (want qualys/qcs-sensor:1.34.1-0, have qualys/qcs-sensor:1.33.2-0); ' +
+        'DaemonSet qualys-sensor/qualys-container-sensor: spec.template.spec.containers[qualys-container-sensor].resources.limits.memory differs (want 1Gi, have 768Mi); ' +
+        'DaemonSet qualys-sensor/qualys-container-sensor: spec.updateStrategy.rollingUpdate.maxUnavailable differs (want 10%, have 3)',
+    ]);
+    expect(plan.sensorVersion.current).toBe('1.33.2-0');
+    expect(outcome).toEqual({ applied: 2, rolloutStarted: true });
+    const coverage = await verifyKubernetes(main.client, desired, FAST);
+    expect(coverage).toMatchObject({ total: 3, covered: 3, sensorVersion: '1.34.1-0' });
+    expect((await reconcile(main.client, desired, main.id)).plan.actions).toEqual([]);
+  });
+
+  it("force 'restart' rolls every pod through a template annotation we own", async () => {
+    const podsBefore = main.cluster.list('v1', 'Pod', 'qualys-sensor').map((p) => p.metadata.name).sort();
+    const { plan, outcome } = await reconcile(main.client, desired, main.id, { force: 'restart' });
+    expect(plan.actions.map((a) => a.type)).toEqual(['restart']);
+    expect(outcome).toEqual({ applied: 1, rolloutStarted: true });
+    const coverage = await verifyKubernetes(main.client, desired, FAST);
+    expect(coverage).toMatchObject({ total: 3, covered: 3 });
+    const podsAfter = main.cluster.list('v1', 'Pod', 'qualys-sensor').map((p) => p.metadata.name).sort();
+    expect(podsAfter.some((p) => podsBefore.includes(p))).toBe(false);
+    // the stamp is kept on later applies: back in sync, nothing written
+    expect((await reconcile(main.client, desired, main.id)).plan.actions).toEqual([]);
+  });
+});
+
+describe('coverage reasons, findings and stuck rollouts', () => {
+  const desired = desiredWith();
+  it('a foreign sidecar is reported as a finding and left for a person; an unmarked object is left alone', async () => {
+    const side = newCluster([{ name: 'side-1' }]);
+    await reconcile(side.client, desired, side.id);
+    await kubectl(side.cluster, 'patch', 'daemonset', '-n', 'qualys-sensor', 'qualys-container-sensor', '--type', 'strategic', '-p',
+      JSON.stringify({ spec: { template: { spec: { containers: [{ name: 'sidecar', image: 'busybox:1.36' }] } } } }));
+    await kubectl(side.cluster, 'label', 'clusterrole', 'sensorfleet-qualys-cluster-reader', `app.kubernetes.io/managed-by-`);
+    const before = side.cluster.requests.filter((r) => r.method !== 'GET').length;
+    const { plan, outcome } = await reconcile(side.client, desired, side.id);
+    expect(plan.actions.map((a) => [a.type, a.reason])).toEqual([
+      ['finding', 'ClusterRole sensorfleet-qualys-cluster-reader: exists, not managed by sensorfleet; left alone'],
+      ['finding', 'DaemonSet qualys-sensor/qualys-container-sensor: drift not owned by sensorfleet: extra container "sidecar" (image busybox:1.36); remove it by hand or find who added it'],
+    ]);
+    expect(outcome.applied).toBe(0);
+    expect(side.cluster.requests.filter((r) => r.method !== 'GET').length).toBe(before);
+  });
+
+  it('lists a tainted node the DaemonSet does not tolerate, naming the taint', async () => {
+    const { client, id } = newCluster([{ name: 'plain' }, { name: 'gpu-1', taints: [{ key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' }] }]);
+    const desired = desiredWith({ tolerations: [{ key: 'CriticalAddonsOnly', operator: 'Exists' }] });
+    await reconcile(client, desired, id);
+    const coverage = await verifyKubernetes(client, desired, FAST);
+    expect(coverage.total).toBe(2);
+    expect(coverage.covered).toBe(1);
+    expect(coverage.uncovered).toEqual([{ node: 'gpu-1', reason: 'taint nvidia.com/gpu=present:NoSchedule not tolerated by the sensor DaemonSet' }]);
+    // waiting cannot fix a taint: verify returns as soon as the rollout is complete
+    expect(coverage.rollout.state).toBe('complete');
+  });
+
+  it('negative: a docker-socket-only mount stays pending on containerd nodes (reported stuck), ours then runs', async () => {
+    const { client, id } = newCluster([{ name: 'cd-1' }, { name: 'cd-2' }]);
+    const seedsLike = desiredWith({ containerRuntime: 'docker' });
+    await reconcile(client, seedsLike, id);
+    const stuck = await verifyKubernetes(client, seedsLike, { deadlineMs: 1_500, pollMs: 100 });
+    expect(stuck.rollout.state).toBe('stuck');
+    expect(stuck.covered).toBe(0);
+    expect(stuck.uncovered).toHaveLength(2);
+    for (const u of stuck.uncovered) expect(u.reason).toMatch(/^pending: ContainerCreating \(FailedMount: .*hostPath type check failed: \/var\/run\/docker\.sock is not a socket file\)$/);
+    expect(stuck.rollout.message).toMatch(/not finished within 2 s/);
+
+    const ours = desiredWith();
+    const { plan } = await reconcile(client, ours, id);
+    expect(plan.actions.map((a) => a.target)).toEqual(['DaemonSet qualys-sensor/qualys-container-sensor']);
+    const coverage = await verifyKubernetes(client, ours, FAST);
+    expect(coverage).toMatchObject({ total: 2, covered: 2, uncovered: [] });
+    expect(coverage.rollout.state).toBe('complete');
+  });
+
+  it('a crash-looping image is reported stuck by the deadline with the crash reason', async () => {
+    const bad = 'qualys/qcs-sensor:9.9.9-crash';
+    const { client, id } = newCluster([{ name: 'w-1' }, { name: 'w-2' }], [bad]);
+    const desired = desiredWith({ version: '9.9.9-crash' });
+    await reconcile(client, desired, id);
+    const started = Date.now();
+    const coverage = await verifyKubernetes(client, desired, { deadlineMs: 2_000, pollMs: 200 });
+    expect(Date.now() - started).toBeLessThan(6_000);
+    expect(coverage.rollout.state).toBe('stuck');
+    expect(coverage.rollout.message).toMatch(/0 of 2 updated pods are available; not finished within 2 s; w-1: crash looping \(CrashLoopBackOff, \d+ restarts\)/);
+    expect(coverage.covered).toBe(0);
+  });
+});
+
+describe('Kubernetes client', () => {
+  it('retries 429 honouring Retry-After and 5xx, and counts every attempt', async () => {
+    const { cluster, client } = newCluster([{ name: 'n1' }]);
+    cluster.faults.failNext = { status: 429, count: 1, retryAfterSeconds: 1 };
+    const counter = new CallCounter();
+    const started = Date.now();
+    const nodes = await countCalls(counter, () => client.list('v1', 'Node'));
+    expect(nodes.map((n) => n.metadata.name)).toEqual(['n1']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    cluster.faults.failNext = { status: 503, count: 2 };
+    expect(await countCalls(counter, () => client.get({ apiVersion: 'v1', kind: 'Namespace', name: 'default' }))).toMatchObject({ metadata: { name: 'default' } });
+    expect(counter.byOperation()).toEqual({ 'kubernetes:list nodes': 2, 'kubernetes:get namespaces': 3 });
+  });
+
+  it('retries a dropped connection', async () => {
+    const { cluster, client } = newCluster([{ name: 'n1' }]);
+    cluster.faults.dropConnections = 1;
+    expect(await client.list('v1', 'Node')).toHaveLength(1);
+  });
+
+  it('errors carry status and reason from the Status body, never the token; 404 on get is undefined', async () => {
+    const { cluster } = newCluster([{ name: 'n1' }]);
+    const wrong = `wrong-${randomBytes(8).toString('hex')}`;
+    const refused = new KubeClient({ server: cluster.endpoint, caPem: server.caPem, token: async () => wrong });
+    const err = await refused.list('v1', 'Node').catch((e) => e);
+    expect(err).toBeInstanceOf(KubeApiError);
+    expect(err.status).toBe(401);
+    expect(err.reason).toBe('Unauthorized');
+    expect(`${err.message} ${err.stack}`).not.toContain(wrong);
+    const ok = new KubeClient({ server: cluster.endpoint, caPem: server.caPem, token: async () => token });
+    expect(await ok.get({ apiVersion: 'v1', kind: 'Secret', namespace: 'default', name: 'nope' })).toBeUndefined();
+    const invalid = await ok.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'Not_Valid', namespace: 'default' } }).catch((e) => e);
+    expect(invalid).toBeInstanceOf(KubeApiError);
+    expect(invalid.status).toBe(422);
+  });
+
+  it('verifies TLS against the given CA only', async () => {
+    const { cluster } = newCluster([{ name: 'n1' }]);
+    const otherCa = (await FakeKubeApiServer.start());
+    try {
+      const client = new KubeClient({ server: cluster.endpoint, caPem: otherCa.caPem, token: async () => token, retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+      await expect(client.list('v1', 'Node')).rejects.toThrow(/certificate/);
+    } finally {
+      await otherCa.stop();
+    }
+  });
+
+  it('server-side apply dryRun=All changes nothing and is not counted as a write', async () => {
+    const { cluster, client } = newCluster([{ name: 'n1' }]);
+    const counter = new CallCounter();
+    const sa = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'dry', namespace: 'default' } };
+    const out = await countCalls(counter, () => client.apply(sa, { dryRun: true }));
+    expect(out.metadata.name).toBe('dry');
+    expect(cluster.get('v1', 'ServiceAccount', 'default', 'dry')).toBeUndefined();
+    expect(new URLSearchParams(cluster.requests.at(-1)!.query).get('dryRun')).toBe('All');
+    expect(counter.writes).toBe(0);
+  });
+});
