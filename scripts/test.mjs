@@ -18,7 +18,9 @@ let failed = 0;
 try {
   const report = JSON.parse(readFileSync(results, 'utf8'));
   passed = report.numPassedTests ?? 0;
-  failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0);
+  // failed tests, plus files that failed before running any test (import or setup errors)
+  const brokenFiles = (report.testResults ?? []).filter((f) => f.status === 'failed' && (f.assertionResults ?? []).length === 0).length;
+  failed = (report.numFailedTests ?? 0) + brokenFiles;
 } catch {
   failed += 1;
 }

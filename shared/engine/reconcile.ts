@@ -82,12 +82,30 @@ export async function finishCluster(x: AssessedCluster, deps: ReconcileDeps, opt
     dryRun: options.dryRun ?? false,
   };
   if (deps.store && !options.dryRun) {
-    // A fast-path verify (counts only) lists no nodes: keep the names last listed. Stale names can only
-    // keep the Qualys purge from deleting a sensor, never make it delete one.
-    const previous = record.verified && !record.verified.nodeNames ? await deps.store.getCluster(record.cluster) : undefined;
-    await deps.store.recordReconcile(record, inventoryItem(record, deps.desired, previous?.nodeNames));
+    const nodes = await countCalls(x.counter, () => knownNodes(x, result.coverage, deps.store!));
+    await deps.store.recordReconcile(record, inventoryItem(record, deps.desired, nodes));
   }
   return record;
+}
+
+type NodeNames = Pick<Coverage, 'nodeNames' | 'hostnames'>;
+
+/**
+ * Node names for the inventory (Qualys hygiene matches sensors to them). A fast-path verify (counts
+ * only) lists no nodes: keep the names last listed while the count is unchanged, else list them.
+ */
+async function knownNodes(x: AssessedCluster, coverage: Coverage | undefined, store: FleetStore): Promise<NodeNames | undefined> {
+  if (!coverage) return undefined;
+  if (coverage.nodeNames) return { nodeNames: coverage.nodeNames, hostnames: coverage.hostnames };
+  const previous = await store.getCluster(formatClusterRef(x.ref));
+  if (previous?.nodeNames && previous.nodeNames.length === coverage.total) return { nodeNames: previous.nodeNames, hostnames: previous.hostnames };
+  const a = x.assessment;
+  if (a?.kind !== 'planned' || !a.adapter.listNodes) return undefined;
+  try {
+    return await a.adapter.listNodes(a.connected);
+  } catch {
+    return undefined; // the inventory then says the node list is unknown; the Qualys purge will not run on it
+  }
 }
 
 export interface ExecutionResult {
@@ -145,9 +163,8 @@ function clock(deps: ReconcileDeps): () => Date {
   return deps.now ?? (() => new Date());
 }
 
-export function inventoryItem(record: ReconcileRecord, desired: DesiredSensor, knownNodeNames?: string[]): ClusterInventoryItem {
+export function inventoryItem(record: ReconcileRecord, desired: DesiredSensor, nodes?: NodeNames): ClusterInventoryItem {
   const cov = record.verified;
-  const nodeNames = cov?.nodeNames ?? knownNodeNames;
   return {
     cluster: record.cluster,
     platform: record.platform,
@@ -159,6 +176,7 @@ export function inventoryItem(record: ReconcileRecord, desired: DesiredSensor, k
     uncovered: cov?.uncovered ?? [],
     lastReconcileId: record.id,
     lastReconciledAt: record.finishedAt,
-    ...(nodeNames ? { nodeNames } : {}),
+    ...(nodes?.nodeNames ? { nodeNames: nodes.nodeNames } : {}),
+    ...(nodes?.hostnames && Object.keys(nodes.hostnames).length ? { hostnames: nodes.hostnames } : {}),
   };
 }

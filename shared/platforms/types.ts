@@ -19,6 +19,8 @@ export interface PlatformAdapter<Handle = unknown, Observed = unknown, Action ex
   apply(cluster: ConnectedCluster<Handle>, plan: ClusterPlan<Action>): Promise<ApplyOutcome>;
   /** Per-node coverage, waiting at most until the deadline; never waits forever. */
   verify(cluster: ConnectedCluster<Handle>, desired: DesiredSensor, options: VerifyOptions): Promise<Coverage>;
+  /** Names (and host names) of the nodes, for when a fast-path verify listed none and the node count changed. */
+  listNodes?(cluster: ConnectedCluster<Handle>): Promise<Pick<Coverage, 'nodeNames' | 'hostnames'>>;
 }
 
 export interface DiscoveryScope {
@@ -98,6 +100,8 @@ export interface Coverage {
   rollout: { state: RolloutState; message: string };
   /** The sensor version the covered nodes run. */
   sensorVersion?: string;
-  /** Names (and host names where different) of every node/instance counted in `total`; feeds Qualys hygiene. */
+  /** Names of every node/instance counted in `total` (Kubernetes node names, EC2 instance ids); feeds Qualys hygiene. */
   nodeNames?: string[];
+  /** Host name a sensor reports, where it differs from the node name (ECS: the EC2 private DNS name). */
+  hostnames?: Record<string, string>;
 }

@@ -16,6 +16,6 @@ export async function liveHostsFromInventory(store: FleetStore): Promise<Invento
   if (missing.length > 0) {
     return { ok: false, reason: `${missing.length} cluster(s) have no node list yet (e.g. ${missing[0]!.cluster}: ${missing[0]!.outcome})` };
   }
-  const names = counted.flatMap((c) => c.nodeNames ?? []);
+  const names = counted.flatMap((c) => [...(c.nodeNames ?? []), ...Object.values(c.hostnames ?? {})]);
   return { ok: true, hosts: liveHostsFrom(names), count: names.length };
 }

@@ -51,6 +51,8 @@ export interface ClusterInventoryItem {
   uncovered: Coverage['uncovered'];
   lastReconcileId: string;
   lastReconciledAt: string;
-  /** Host names/node names known to run in this cluster (for Qualys stale-sensor safety). */
+  /** Node names / EC2 instance ids of the cluster's nodes (Qualys check-in and stale-sensor safety). */
   nodeNames?: string[];
+  /** Host name a node's sensor reports, where it differs from the node name (ECS: EC2 private DNS name). */
+  hostnames?: Record<string, string>;
 }

@@ -101,7 +101,7 @@ describe('Kubernetes module against the sandbox API server', () => {
     });
     const requests = main.cluster.requests.slice(before);
     const writes = requests.filter((r) => r.method !== 'GET');
-    console.log(`in-sync Kubernetes cluster: ${requests.length} requests (${requests.length - writes.length} reads, ${writes.length} writes): ${[...new Set(requests.map((r) => `${r.method} ${r.path.split('/').slice(-2, -1)[0]}`))].join(', ')}`);
+    console.log(`in-sync Kubernetes cluster: ${requests.length} requests (${requests.length - writes.length} reads, ${writes.length} writes): ${requests.map((r) => `${r.method} ${r.path}`).join(', ')}`);
     expect(plan.actions).toEqual([]);
     expect(writes).toEqual([]);
     expect(requests.length).toBeLessThanOrEqual(12 + 1);
@@ -122,9 +122,9 @@ describe('Kubernetes module against the sandbox API server', () => {
     const { plan, outcome } = await reconcile(main.client, desired, main.id);
     expect(plan.actions.map((a) => a.reason)).toEqual([
       'Namespace qualys-sensor: metadata.labels.pod-security.kubernetes.io/enforce differs (want privileged, have baseline)',
-      'DaemonSet qualys-sensor/qualys-container-sensor: spec.template.spec.containers[qualys-container-sensor].image differs (want qualys/qcs-sensor:1.34.1-0, have qualys/qcs-sensor:1.33.2-0); ' +
-        'DaemonSet qualys-sensor/qualys-container-sensor: spec.template.spec.containers[qualys-container-sensor].resources.limits.memory differs (want 1Gi, have 768Mi); ' +
-        'DaemonSet qualys-sensor/qualys-container-sensor: spec.updateStrategy.rollingUpdate.maxUnavailable differs (want 10%, have 3)',
+      'DaemonSet qualys-sensor/qualys-container-sensor: spec.updateStrategy.rollingUpdate.maxUnavailable differs (want 10%, have 3); ' +
+        'DaemonSet qualys-sensor/qualys-container-sensor: spec.template.spec.containers[qualys-container-sensor].image differs (want qualys/qcs-sensor:1.34.1-0, have qualys/qcs-sensor:1.33.2-0); ' +
+        'DaemonSet qualys-sensor/qualys-container-sensor: spec.template.spec.containers[qualys-container-sensor].resources.limits.memory differs (want 1Gi, have 768Mi)',
     ]);
     expect(plan.sensorVersion.current).toBe('1.33.2-0');
     expect(outcome).toEqual({ applied: 2, rolloutStarted: true });
@@ -144,6 +144,24 @@ describe('Kubernetes module against the sandbox API server', () => {
     expect(podsAfter.some((p) => podsBefore.includes(p))).toBe(false);
     // the stamp is kept on later applies: back in sync, nothing written
     expect((await reconcile(main.client, desired, main.id)).plan.actions).toEqual([]);
+  });
+});
+
+describe('on-call redeploy', () => {
+  it("force 'redeploy' re-applies every object and replaces every pod, then the cluster is back in sync", async () => {
+    const desired = desiredWith();
+    const { cluster, client, id } = newCluster([{ name: 'r-1' }, { name: 'r-2' }]);
+    await reconcile(client, desired, id);
+    expect((await verifyKubernetes(client, desired, FAST)).covered).toBe(2);
+    const podsBefore = cluster.list('v1', 'Pod', 'qualys-sensor').map((p) => p.metadata.uid);
+    const writesBefore = cluster.requests.filter((r) => r.method === 'PATCH').length;
+    const { plan, outcome } = await reconcile(client, desired, id, { force: 'redeploy' });
+    expect(plan.actions.map((a) => a.type)).toEqual([...Array(11).fill('apply'), 'restart']);
+    expect(outcome).toEqual({ applied: 12, rolloutStarted: true });
+    expect(cluster.requests.filter((r) => r.method === 'PATCH').length - writesBefore).toBe(12);
+    expect(await verifyKubernetes(client, desired, FAST)).toMatchObject({ total: 2, covered: 2 });
+    expect(cluster.list('v1', 'Pod', 'qualys-sensor').some((p) => podsBefore.includes(p.metadata.uid))).toBe(false);
+    expect((await reconcile(client, desired, id)).plan.actions).toEqual([]);
   });
 });
 

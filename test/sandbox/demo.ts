@@ -155,7 +155,7 @@ export async function runDemo(opts: { log: (line: string) => void }): Promise<De
     const inventory = await store.listClusters();
     const checkIn = await runQualysCheckIn(
       qualysConfig,
-      inventory.map((c) => ({ cluster: c.cluster, nodes: (c.nodeNames ?? []).map((name) => ({ name })), desiredVersion: c.desiredVersion })),
+      inventory.map((c) => ({ cluster: c.cluster, nodes: (c.nodeNames ?? []).map((name) => ({ name, ...(c.hostnames?.[name] ? { hostname: c.hostnames[name] } : {}) })), desiredVersion: c.desiredVersion })),
     );
     log('sensor check-in (nodes whose sensor checked in to Qualys at the desired version):');
     for (const c of checkIn) log(`  ${c.cluster}: ${c.checkedIn}/${c.nodes} checked in${c.neverCheckedIn.length ? `; never checked in: ${c.neverCheckedIn.join(', ')}` : ''}${c.versionMismatch.length ? `; other version: ${c.versionMismatch.length}` : ''}`);

@@ -54,6 +54,12 @@ describe('diff: live/desired fixture pairs (test/fixtures/kubernetes)', () => {
     expect(desired.kind === 'DaemonSet' ? foreignAdditions(desired, live) : []).toEqual(expected.foreign);
   });
 
+  it('the fixtures describe today\'s manifests (desired.json of the in-sync pair is what manifests.ts builds)', () => {
+    const fresh = buildSensorObjects({ ...desiredWith(), credentials: { activationId: 'fixture-activation-id', customerId: 'fixture-customer-id' } });
+    expect(read('daemonset-defaulted-in-sync', 'desired.json')).toEqual(fresh.find((o) => o.kind === 'DaemonSet'));
+    expect(read('secret-data-edited', 'desired.json')).toEqual(fresh.find((o) => o.kind === 'Secret'));
+  });
+
   it('never prints Secret values', () => {
     const desired = read('secret-data-edited', 'desired.json');
     const live = read('secret-data-edited', 'live.json');
@@ -172,6 +178,18 @@ describe('planKubernetes', () => {
     expect(a.reason).toBe('DaemonSet qualys-sensor/qualys-container-sensor: spec.updateStrategy.rollingUpdate.maxUnavailable differs (want 10%, have 5)');
     expect(a.type === 'apply' && a.rollout).toBe(false);
     expect(a.type === 'apply' && a.object.spec.template.metadata.annotations[RESTARTED_AT_ANNOTATION]).toBe('2026-11-01T00:00:00.000Z');
+  });
+
+  it('a serialised plan (run records, logs, CLI JSON) carries no Secret payload, while apply still gets it', () => {
+    const plan = planKubernetes(desired, observedOf(desired, (l) => l.clear()), { force: 'redeploy' });
+    const json = JSON.stringify(plan);
+    for (const v of [CREDS.activationId, CREDS.customerId]) {
+      expect(json).not.toContain(v);
+      expect(json).not.toContain(Buffer.from(v).toString('base64'));
+    }
+    expect(JSON.parse(json).actions[2]).toEqual({ type: 'apply', target: 'Secret qualys-sensor/qualys-credentials', reason: 'Secret qualys-sensor/qualys-credentials: missing; create', create: true, rollout: false });
+    const secret = plan.actions[2]!;
+    expect(secret.type === 'apply' && Buffer.from(secret.object.data['activation-id'], 'base64').toString()).toBe(CREDS.activationId);
   });
 
   it('is pure: the same input gives the same plan and the input is not modified', () => {

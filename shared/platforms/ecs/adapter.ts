@@ -12,8 +12,9 @@ import type { AwsTarget } from '../../config/schema';
 import { formatClusterRef, type ClusterRef } from '../../domain/cluster-ref';
 import { ClusterNotFoundError, ClusterNotReadyError, ConfigError, SensorfleetError } from '../../runtime/errors';
 import { awsClient } from '../aws/clients';
+import { privateDnsNames } from '../aws/ec2-host-names';
 import type { ApplyOutcome, ClusterPlan, ConnectedCluster, Coverage, DesiredSensor, DiscoveryScope, PlanOptions, PlatformAdapter, VerifyOptions } from '../types';
-import { coveredByServiceCounts, instanceCoverage, rolloutOf } from './coverage';
+import { coveredByServiceCounts, instanceCoverage, nodeName, rolloutOf } from './coverage';
 import { planEcs, type EcsAction, type EcsObserved, type TaskDefinitionSource } from './plan';
 import { activeContainerInstances, describeSensorService, listClusterArns, sensorServiceTasks } from './reads';
 import { sensorVersionOf } from './task-definition';
@@ -123,6 +124,11 @@ export function createEcsAdapter(options: { targets: AwsTarget[] }): EcsAdapter 
       return { applied, rolloutStarted };
     },
 
+    async listNodes(cluster: ConnectedCluster<EcsHandle>) {
+      const nodeNames = (await activeContainerInstances(cluster.handle.ecs, cluster.handle.clusterArn)).map(nodeName);
+      return { nodeNames, hostnames: await hostnamesOf(cluster, nodeNames) };
+    },
+
     async verify(cluster: ConnectedCluster<EcsHandle>, desired: DesiredSensor, verifyOptions: VerifyOptions): Promise<Coverage> {
       const handle = cluster.handle;
       const deadline = Date.now() + verifyOptions.deadlineMs;
@@ -152,6 +158,7 @@ export function createEcsAdapter(options: { targets: AwsTarget[] }): EcsAdapter 
             uncovered: c.uncovered,
             rollout,
             nodeNames: c.nodeNames,
+            hostnames: await hostnamesOf(cluster, c.nodeNames),
             ...(c.covered > 0 ? { sensorVersion: await versionOf(handle, service?.taskDefinition) } : {}),
           };
         }
@@ -159,6 +166,12 @@ export function createEcsAdapter(options: { targets: AwsTarget[] }): EcsAdapter 
       }
     },
   };
+}
+
+/** Container instance ids and the host names their sensors report (EC2 private DNS names). */
+async function hostnamesOf(cluster: ConnectedCluster<EcsHandle>, instanceIds: string[]): Promise<Record<string, string>> {
+  const ids = instanceIds.filter((id) => id.startsWith('i-'));
+  return privateDnsNames(ids, cluster.ref.location, () => cluster.handle.ecs.config.credentials());
 }
 
 function liveOnly(service: Service | undefined): Service | undefined {

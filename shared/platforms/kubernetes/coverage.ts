@@ -64,6 +64,14 @@ export function daemonSetTolerations(ds: KubeObject): Toleration[] {
   return ds.spec?.template?.spec?.tolerations ?? [];
 }
 
+/** Node names, plus the host name (label kubernetes.io/hostname) where it differs: Qualys knows sensors by host. */
+export function nodeNamesOf(nodes: KubeObject[]): string[] {
+  return nodes.flatMap((n) => {
+    const host = n.metadata.labels?.['kubernetes.io/hostname'];
+    return host && host !== n.metadata.name ? [n.metadata.name, host] : [n.metadata.name];
+  });
+}
+
 export interface NodeCoverage {
   total: number;
   covered: number;
@@ -92,7 +100,7 @@ export function nodeCoverage(ds: KubeObject, nodes: KubeObject[], pods: KubeObje
     total: schedulable.length,
     covered: schedulable.length - uncovered.length,
     uncovered,
-    nodeNames: schedulable.map((n) => n.metadata.name),
+    nodeNames: nodeNamesOf(schedulable),
     ...(sensorVersion ? { sensorVersion } : {}),
   };
 }

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApplyOutcome, ClusterPlan, ConnectedCluster, Coverage, DesiredSensor, PlanOptions, VerifyOptions } from '../types';
 import { applyKubernetesPlan } from './apply';
 import type { KubeClient } from './client';
-import { daemonSetTolerations, isSchedulable, needsEvents, nodeCoverage, untoleratedTaint } from './coverage';
+import { daemonSetTolerations, isSchedulable, needsEvents, nodeCoverage, nodeNamesOf, untoleratedTaint } from './coverage';
 import { daemonSetRollout, type RolloutHealth } from './health';
 import { buildSensorObjects, daemonSet as desiredDaemonSet, NAME_LABEL, SENSOR_NAME } from './manifests';
 import { objectKey, planKubernetes, sensorVersionOf, type KubeAction, type KubeObserved } from './plan';
@@ -36,9 +36,9 @@ export function daemonSetRef(desired: DesiredSensor): ObjectRef {
 }
 
 /**
- * Polls until the rollout is complete and every schedulable node is covered, or the deadline passes
- * (then 'stuck' with the reason). Nodes whose only problem is an untolerated taint will not change by
- * waiting, so they do not hold the wait.
+ * Polls until every schedulable node is covered, or the deadline passes (then 'stuck' with the
+ * reason). Nodes whose only problem is an untolerated taint will not change by waiting, so they do not
+ * hold the wait.
  */
 export async function verifyKubernetes(
   client: KubeClient,
@@ -53,37 +53,39 @@ export async function verifyKubernetes(
     const [ds, nodes] = first ? [reuse.daemonSet, reuse.nodes] : await Promise.all([client.get(dsRef), client.list('v1', 'Node')]);
     const expired = Date.now() >= deadline;
     if (!ds) {
-      const schedulable = nodes.filter(isSchedulable).map((n) => n.metadata.name);
-      const state = expired ? 'stuck' : 'progressing';
-      if (state === 'stuck' || schedulable.length === 0) {
+      const schedulable = nodes.filter(isSchedulable);
+      if (expired || schedulable.length === 0) {
         return {
           total: schedulable.length,
           covered: 0,
-          uncovered: schedulable.map((node) => ({ node, reason: `no sensor DaemonSet ${dsRef.namespace}/${dsRef.name}` })),
+          uncovered: schedulable.map((n) => ({ node: n.metadata.name, reason: `no sensor DaemonSet ${dsRef.namespace}/${dsRef.name}` })),
           rollout: { state: schedulable.length === 0 ? 'complete' : 'stuck', message: `DaemonSet ${dsRef.namespace}/${dsRef.name} does not exist` },
-          nodeNames: schedulable,
+          nodeNames: nodeNamesOf(schedulable),
         };
       }
     } else {
       const rollout = daemonSetRollout(ds);
       if (fullyCoveredByStatus(ds, nodes, rollout)) {
-        const names = nodes.filter(isSchedulable).map((n) => n.metadata.name);
+        const schedulable = nodes.filter(isSchedulable);
         const version = sensorVersionOf(ds);
-        return { total: names.length, covered: names.length, uncovered: [], rollout, nodeNames: names, ...(version ? { sensorVersion: version } : {}) };
+        return { total: schedulable.length, covered: schedulable.length, uncovered: [], rollout, nodeNames: nodeNamesOf(schedulable), ...(version ? { sensorVersion: version } : {}) };
       }
       const pods = await client.list('v1', 'Pod', { namespace: dsRef.namespace, labelSelector: selectorOf(ds) });
       const events = pods.some(needsEvents) ? await client.list('v1', 'Event', { namespace: dsRef.namespace, fieldSelector: 'type=Warning,involvedObject.kind=Pod' }) : [];
       const c = nodeCoverage(ds, nodes, pods, events);
-      const onlyTaints = c.uncovered.every((u) => u.reason.startsWith('taint '));
-      if ((rollout.state === 'complete' && onlyTaints) || expired) {
-        const done = rollout.state === 'complete' && onlyTaints;
+      // Done when every schedulable node runs a ready pod of the current generation, apart from nodes
+      // whose taint we do not tolerate (waiting will not change those). The controller's counts alone
+      // are not the test: NotReady or cordoned nodes can hold them back forever (kubernetes#63465).
+      const done = c.uncovered.every((u) => u.reason.startsWith('taint '));
+      if (done || expired) {
         const waited = `not finished within ${Math.round(options.deadlineMs / 1000)} s`;
         const stuckWhy = c.uncovered.filter((u) => !u.reason.startsWith('taint ')).slice(0, 3).map((u) => `${u.node}: ${u.reason}`).join('; ');
+        const message = rollout.state === 'complete' ? rollout.message : `every schedulable node runs the current sensor; ${rollout.message} (the others are on nodes that are not Ready or are cordoned)`;
         return {
           total: c.total,
           covered: c.covered,
           uncovered: c.uncovered,
-          rollout: done ? rollout : { state: 'stuck', message: `${rollout.message}; ${waited}${stuckWhy ? `; ${stuckWhy}` : ''}` },
+          rollout: done ? { state: 'complete', message } : { state: 'stuck', message: `${rollout.message}; ${waited}${stuckWhy ? `; ${stuckWhy}` : ''}` },
           nodeNames: c.nodeNames,
           ...(c.sensorVersion ? { sensorVersion: c.sensorVersion } : {}),
         };

@@ -14,7 +14,7 @@ import { describeRef, isManaged, refOf, RESTARTED_AT_ANNOTATION, type KubeObject
 
 export type KubeAction =
   | (PlannedAction & { type: 'finding' })
-  /** create: the object is missing (applied without force); rollout: the pod template changes. */
+  /** create: the object is missing (applied without force); rollout: the pod template changes. `object` is not enumerable (see withPayload). */
   | (PlannedAction & { type: 'apply'; object: KubeObject; create: boolean; rollout: boolean })
   | (PlannedAction & { type: 'restart'; object: KubeObject; rollout: true });
 
@@ -30,6 +30,15 @@ export interface KubeObserved {
   observedAt: string;
   objects: ObservedObject[];
   nodes: KubeObject[];
+}
+
+/**
+ * Attaches the object apply will send as a non-enumerable property: plans are recorded (DynamoDB run
+ * records), logged and printed as JSON, and the Secret's object carries the activation ids, so the
+ * payload must never be serialised with the plan. Only type/target/reason are.
+ */
+function withPayload<A extends PlannedAction>(action: A, object: KubeObject): A & { object: KubeObject } {
+  return Object.defineProperty(action, 'object', { value: object, enumerable: false, writable: false }) as A & { object: KubeObject };
 }
 
 export function objectKey(ref: ObjectRef): string {
@@ -48,7 +57,7 @@ export function planKubernetes(desired: DesiredSensor, observed: KubeObserved, o
     const isDaemonSet = want.kind === 'DaemonSet';
     if (isDaemonSet) liveDaemonSet = have;
     if (!have) {
-      actions.push({ type: 'apply', target, reason: `${target}: missing; create`, object: want, create: true, rollout: isDaemonSet });
+      actions.push(withPayload({ type: 'apply' as const, target, reason: `${target}: missing; create`, create: true, rollout: isDaemonSet }, want));
       continue;
     }
     if (!isManaged(have)) {
@@ -66,12 +75,12 @@ export function planKubernetes(desired: DesiredSensor, observed: KubeObserved, o
       if (options.force) {
         const restarted = withRestartStamp(object, observed.observedAt);
         const lead = options.force === 'redeploy' ? 'redeploy requested' : 'restart requested';
-        actions.push({ type: 'restart', target, reason: [`${target}: ${lead}${why}; pods are replaced`, ...reasons].join('; '), object: restarted, rollout: true });
+        actions.push(withPayload({ type: 'restart' as const, target, reason: [`${target}: ${lead}${why}; pods are replaced`, ...reasons].join('; '), rollout: true as const }, restarted));
         continue;
       }
     }
-    if (reasons.length > 0) actions.push({ type: 'apply', target, reason: reasons.join('; '), object, create: false, rollout });
-    else if (options.force === 'redeploy') actions.push({ type: 'apply', target, reason: `${target}: redeploy requested${why}; re-applied`, object, create: false, rollout: false });
+    if (reasons.length > 0) actions.push(withPayload({ type: 'apply' as const, target, reason: reasons.join('; '), create: false, rollout }, object));
+    else if (options.force === 'redeploy') actions.push(withPayload({ type: 'apply' as const, target, reason: `${target}: redeploy requested${why}; re-applied`, create: false, rollout: false }, object));
   }
 
   // the DaemonSet was created or is not ours: a restart has nothing to act on beyond the apply
