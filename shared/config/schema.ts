@@ -97,6 +97,17 @@ export const rolloutSchema = z.object({
   /** Clusters changed concurrently in a run. */
   concurrency: z.number().int().positive().default(8),
   maintenanceWindows: z.array(maintenanceWindowSchema).default([]),
+  /**
+   * Health gate between waves: every node of the wave's clusters has a sensor that checked in to
+   * Qualys at the desired version (Qualys CS API), waited for up to deadlineSeconds.
+   */
+  checkInGate: z
+    .object({
+      enabled: z.boolean().default(false),
+      deadlineSeconds: z.number().int().positive().default(900),
+      pollSeconds: z.number().positive().default(30),
+    })
+    .default({ enabled: false, deadlineSeconds: 900, pollSeconds: 30 }),
 });
 
 export const configSchema = z.object({

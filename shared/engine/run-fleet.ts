@@ -9,12 +9,17 @@ import { assessCounted, finishCluster, fleetWrites, type AssessedCluster, type R
 import { planWaves } from './waves';
 import { activeWindow } from './windows';
 
+/** Decides whether the next wave may start, from the records of the wave that just finished. */
+export type WaveGate = (wave: ReconcileRecord[]) => Promise<{ pass: boolean; reason: string }>;
+
 export interface FleetRunOptions extends PlanOptions {
   clusters: ClusterRef[];
   trigger: ReconcileTrigger;
   dryRun?: boolean;
   /** Overrides the blast-radius guard and maintenance windows (the record's trigger says so). */
   forceRun?: boolean;
+  /** e.g. the Qualys check-in gate: sensors of the wave checked in at the new version. */
+  waveGate?: WaveGate;
 }
 
 export interface FleetRunReport {
@@ -27,6 +32,8 @@ export interface FleetRunReport {
   writes: number;
   reads: number;
   waves: number;
+  /** Result of the health gate after each wave that changed something. */
+  gates: { wave: number; pass: boolean; reason: string }[];
   /** Why the run stopped before changing everything it planned to, if it did. */
   halted?: string;
 }
@@ -44,6 +51,7 @@ export async function runFleet(deps: ReconcileDeps, options: FleetRunOptions): P
   const records = new Map<string, ReconcileRecord>();
   let halted: string | undefined;
   let waveCount = 0;
+  const gates: FleetRunReport['gates'] = [];
 
   await countCalls(total, async () => {
     const assessed = await Promise.all(options.clusters.map((ref) => limit(() => assessCounted(ref, deps, options))));
@@ -57,10 +65,17 @@ export async function runFleet(deps: ReconcileDeps, options: FleetRunOptions): P
     halted = options.dryRun || options.forceRun ? undefined : blastRadiusHold(assessed, deps);
     const waves = planWaves(assessed.filter(needsChange));
     waveCount = waves.length;
-    for (const wave of waves) {
+    for (const [index, wave] of waves.entries()) {
       await Promise.all(wave.map((x) => limit(() => finish(x, halted))));
-      const bad = wave.map((x) => records.get(formatClusterRef(x.ref))!).filter((r) => r.outcome === 'failed' || r.outcome === 'stuck');
+      const done = wave.map((x) => records.get(formatClusterRef(x.ref))!);
+      const bad = done.filter((r) => r.outcome === 'failed' || r.outcome === 'stuck');
       if (!halted && bad.length > 0) halted = `later waves held after ${bad.map((r) => `${r.cluster} ${r.outcome}`).join(', ')}`;
+      const changed = done.filter((r) => r.outcome === 'converged');
+      if (!halted && options.waveGate && changed.length > 0 && index < waves.length - 1) {
+        const gate = await options.waveGate(changed);
+        gates.push({ wave: index + 1, ...gate });
+        if (!gate.pass) halted = `later waves held by the health gate after wave ${index + 1}: ${gate.reason}`;
+      }
     }
   });
 
@@ -73,6 +88,7 @@ export async function runFleet(deps: ReconcileDeps, options: FleetRunOptions): P
     writes: fleetWrites(total),
     reads: total.reads,
     waves: waveCount,
+    gates,
     ...(halted ? { halted } : {}),
   };
 }

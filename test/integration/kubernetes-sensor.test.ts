@@ -242,6 +242,30 @@ describe('Kubernetes client', () => {
     expect(counter.byOperation()).toEqual({ 'kubernetes:list nodes': 2, 'kubernetes:get namespaces': 3 });
   });
 
+  it('lists follow continue tokens; merge patch and delete speak the REST verbs', async () => {
+    const { cluster, client } = newCluster([{ name: 'p-1' }, { name: 'p-2' }, { name: 'p-3' }]);
+    const before = cluster.requests.length;
+    expect((await client.list('v1', 'Node', { limit: 2 })).map((n) => n.metadata.name).sort()).toEqual(['p-1', 'p-2', 'p-3']);
+    expect(cluster.requests.slice(before).map((r) => new URLSearchParams(r.query).has('continue'))).toEqual([false, true]);
+    const ref = { apiVersion: 'v1', kind: 'ServiceAccount', namespace: 'default', name: 'patched' };
+    await client.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'patched', namespace: 'default' } });
+    const patched = await client.patch(ref, { metadata: { labels: { tier: 'x' } } });
+    expect(patched.metadata.labels).toEqual({ tier: 'x' });
+    expect(cluster.requests.at(-1)!.contentType).toBe('application/merge-patch+json');
+    expect(await client.delete(ref)).toBe(true);
+    expect(await client.delete(ref)).toBe(false);
+  });
+
+  it('times out a slow answer on every attempt and gives up after the last one', async () => {
+    const { cluster } = newCluster([{ name: 'slow-1' }]);
+    cluster.faults.latencyMs = 400;
+    const client = new KubeClient({ server: cluster.endpoint, caPem: server.caPem, token: async () => token, timeoutMs: 100, retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 } });
+    const counter = new CallCounter();
+    await expect(countCalls(counter, () => client.list('v1', 'Node'))).rejects.toThrow(/GET .*\/api\/v1\/nodes: no answer within 100 ms/);
+    expect(counter.calls).toHaveLength(2);
+    cluster.faults.latencyMs = 0;
+  });
+
   it('retries a dropped connection', async () => {
     const { cluster, client } = newCluster([{ name: 'n1' }]);
     cluster.faults.dropConnections = 1;

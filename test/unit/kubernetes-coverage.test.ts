@@ -83,6 +83,13 @@ describe('node coverage', () => {
     expect(c.uncovered).toEqual([{ node: 'new', reason: 'no sensor pod on this node (the DaemonSet controller has not created one yet)' }]);
   });
 
+  it('names the schedulable nodes and their host names where different (Qualys knows sensors by host)', () => {
+    const eksNode = { ...node('ip-10-0-1-11.ec2.internal'), metadata: { name: 'ip-10-0-1-11.ec2.internal', labels: { 'kubernetes.io/hostname': 'ip-10-0-1-11' } } };
+    const c = nodeCoverage(ds(1), [eksNode, node('plain'), node('cordoned', { unschedulable: true })], [pod('p1', 'plain', 1, running)]);
+    expect(c.nodeNames).toEqual(['ip-10-0-1-11.ec2.internal', 'ip-10-0-1-11', 'plain']);
+    expect(c.total).toBe(2);
+  });
+
   it('daemon pods tolerate node-condition taints automatically', () => {
     expect(untoleratedTaint(node('n', { taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }] }), [])).toBeUndefined();
     expect(untoleratedTaint(node('n', { taints: [{ key: 'a', effect: 'NoExecute' }] }), [{ operator: 'Exists', effect: 'NoExecute' }])).toBeUndefined();

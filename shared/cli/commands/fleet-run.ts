@@ -4,6 +4,7 @@ import { parseClusterRef, type ClusterRef } from '../../domain/cluster-ref';
 import { buildAdapters, buildEngine } from '../../engine/build';
 import { discoverFleet } from '../../engine/discover';
 import { runFleet, type FleetRunReport } from '../../engine/run-fleet';
+import { qualysCheckInGate } from '../../qualys/wave-gate';
 import { EXIT, println, type CliIo } from '../io';
 import { renderFleet, rowFromRecord } from '../fleet-view';
 
@@ -40,6 +41,7 @@ export async function fleetRunCommand(mode: 'plan' | 'reconcile', args: string[]
     dryRun: mode === 'plan',
     forceRun: values.force,
     trigger: { kind: 'reconcile-requested', source: `cli:${mode}` },
+    ...(config.rollout.checkInGate.enabled ? { waveGate: qualysCheckInGate(config) } : {}),
   });
   if (values.json) println(io.stdout, JSON.stringify(report, null, 2));
   else printReport(report, io);
@@ -58,5 +60,6 @@ function printReport(report: FleetRunReport, io: CliIo): void {
     println(io.stdout, renderFleet(report.clusters.map(rowFromRecord)));
   }
   println(io.stdout, `\n${report.clusters.length} cluster(s), ${report.writes} write(s), ${report.reads} read(s)${report.waves ? `, ${report.waves} wave(s)` : ''}`);
+  for (const g of report.gates) println(io.stdout, `health gate after wave ${g.wave}: ${g.pass ? 'pass' : 'FAIL'}: ${g.reason}`);
   if (report.halted) println(io.stdout, `halted: ${report.halted}`);
 }

@@ -7,7 +7,7 @@
  * looping, not ready, old revision, no pod. Pure.
  */
 import type { UncoveredNode } from '../types';
-import { sensorVersionOf } from './plan';
+import { imageVersion, SENSOR_NAME } from './manifests';
 import type { KubeObject } from './types';
 
 export interface Taint {
@@ -94,7 +94,7 @@ export function nodeCoverage(ds: KubeObject, nodes: KubeObject[], pods: KubeObje
     const pod = podFor(name, pods);
     const reason = pod ? podProblem(pod, generation, events) : noPodReason(node, ds);
     if (reason) uncovered.push({ node: name, reason });
-    else sensorVersion ??= sensorVersionOf({ apiVersion: 'v1', kind: 'Pod', metadata: pod!.metadata, spec: { template: { spec: pod!.spec } } });
+    else sensorVersion ??= podSensorVersion(pod!);
   }
   return {
     total: schedulable.length,
@@ -103,6 +103,12 @@ export function nodeCoverage(ds: KubeObject, nodes: KubeObject[], pods: KubeObje
     nodeNames: nodeNamesOf(schedulable),
     ...(sensorVersion ? { sensorVersion } : {}),
   };
+}
+
+function podSensorVersion(pod: KubeObject): string | undefined {
+  const containers: any[] = pod.spec?.containers ?? [];
+  const image: string | undefined = (containers.find((c) => c?.name === SENSOR_NAME) ?? containers[0])?.image;
+  return image ? imageVersion(image) : undefined;
 }
 
 /** The pod the controller made for this node: bound to it, or (still pending) pinned to it by node affinity. */

@@ -46,6 +46,12 @@ export function managedLabels(version?: string): Record<string, string> {
   };
 }
 
+/** The tag of an image reference ("latest" when it has none): the sensor version. */
+export function imageVersion(image: string): string {
+  const at = image.lastIndexOf(':');
+  return at > image.lastIndexOf('/') ? image.slice(at + 1) : 'latest';
+}
+
 export function sensorImage(desired: DesiredSensor): string {
   return `${desired.config.sensor.image}:${desired.config.sensor.version}`;
 }

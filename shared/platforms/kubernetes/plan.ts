@@ -9,7 +9,7 @@
  */
 import type { ClusterPlan, DesiredSensor, PlannedAction, PlanOptions } from '../types';
 import { describeDifference, diffObject, foreignAdditions } from './diff';
-import { buildSensorObjects, SENSOR_NAME } from './manifests';
+import { buildSensorObjects, imageVersion, SENSOR_NAME } from './manifests';
 import { describeRef, isManaged, refOf, RESTARTED_AT_ANNOTATION, type KubeObject, type ObjectRef } from './types';
 
 export type KubeAction =
@@ -83,7 +83,7 @@ export function planKubernetes(desired: DesiredSensor, observed: KubeObserved, o
     else if (options.force === 'redeploy') actions.push(withPayload({ type: 'apply' as const, target, reason: `${target}: redeploy requested${why}; re-applied`, create: false, rollout: false }, object));
   }
 
-  // the DaemonSet was created or is not ours: a restart has nothing to act on beyond the apply
+  // no DaemonSet yet: creating it starts fresh pods, which is all a restart would do
   if (options.force && !actions.some((a) => a.type === 'restart') && liveDaemonSet === undefined) {
     const create = actions.find((a) => a.type === 'apply' && a.object.kind === 'DaemonSet');
     if (create) create.reason += `; ${options.force} requested: the new DaemonSet starts fresh pods`;
@@ -100,9 +100,7 @@ export function planKubernetes(desired: DesiredSensor, observed: KubeObserved, o
 export function sensorVersionOf(ds: KubeObject | undefined): string | undefined {
   const containers: any[] = ds?.spec?.template?.spec?.containers ?? [];
   const image: string | undefined = (containers.find((c) => c?.name === SENSOR_NAME) ?? containers[0])?.image;
-  if (!image) return undefined;
-  const at = image.lastIndexOf(':');
-  return at > image.lastIndexOf('/') ? image.slice(at + 1) : 'latest';
+  return image ? imageVersion(image) : undefined;
 }
 
 /**
