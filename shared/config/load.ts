@@ -1,18 +1,28 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 import { ConfigError } from '../runtime/errors';
 import { configSchema, type SensorfleetConfig } from './schema';
 
 /**
- * Configuration = a YAML/JSON file (SENSORFLEET_CONFIG_FILE or the path given) or inline JSON
- * (SENSORFLEET_CONFIG), then environment overrides for what deployment wires in:
- * SENSORFLEET_TABLE, SENSORFLEET_QUEUE_URL, SENSORFLEET_DLQ_URL, SENSORFLEET_SENSOR_VERSION.
+ * Configuration for the functions: inline JSON in SENSORFLEET_CONFIG (serverless.yml wires it from
+ * a deploy parameter), then environment overrides for what deployment wires in: SENSORFLEET_TABLE,
+ * SENSORFLEET_QUEUE_URL, SENSORFLEET_DLQ_URL, SENSORFLEET_SENSOR_VERSION. Config files (YAML or
+ * JSON) are a CLI feature (shared/cli/config-file.ts), which keeps a YAML parser out of every bundle.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, path?: string): SensorfleetConfig {
-  const raw = readRaw(env, path);
-  const merged = applyEnv(raw, env);
-  return parseConfig(merged);
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): SensorfleetConfig {
+  let raw: Record<string, unknown> = {};
+  if (env.SENSORFLEET_CONFIG) {
+    try {
+      raw = JSON.parse(env.SENSORFLEET_CONFIG) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError(`SENSORFLEET_CONFIG is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  return configFromObject(raw, env);
+}
+
+/** Validates a raw configuration object after applying the environment overrides. */
+export function configFromObject(raw: unknown, env: NodeJS.ProcessEnv = process.env): SensorfleetConfig {
+  return parseConfig(applyEnv((raw ?? {}) as Record<string, unknown>, env));
 }
 
 export function parseConfig(input: unknown): SensorfleetConfig {
@@ -23,17 +33,6 @@ export function parseConfig(input: unknown): SensorfleetConfig {
 
 export function formatIssues(error: z.ZodError): string {
   return error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
-}
-
-function readRaw(env: NodeJS.ProcessEnv, path?: string): Record<string, unknown> {
-  const file = path ?? env.SENSORFLEET_CONFIG_FILE;
-  try {
-    if (file) return (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
-    if (env.SENSORFLEET_CONFIG) return JSON.parse(env.SENSORFLEET_CONFIG) as Record<string, unknown>;
-  } catch (err) {
-    throw new ConfigError(`cannot read configuration ${file ?? 'SENSORFLEET_CONFIG'}: ${(err as Error).message}`);
-  }
-  return {};
 }
 
 function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {

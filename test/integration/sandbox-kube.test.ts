@@ -132,9 +132,13 @@ describe('CRUD and server-side apply', () => {
     expect(Object.keys(containers)).toEqual(['k:{"name":"sensor"}']);
     expect(Object.keys(containers['k:{"name":"sensor"}']['f:env'])).toEqual(['k:{"name":"QUALYS_POD_NAME"}']);
 
+    // the DaemonSet controller writes status (a new resourceVersion, as the real one does): let it
+    // settle, then a no-op apply must leave the stored resourceVersion alone
+    await c.settle();
+    const settled = c.get('apps/v1', 'DaemonSet', 'qualys-sensor', 'sensor').metadata.resourceVersion;
     const again = await apply(c, dsPath('sensor'), ds);
     expect(again.status).toBe(200);
-    expect(again.body.metadata.resourceVersion).toBe(m.resourceVersion);
+    expect(again.body.metadata.resourceVersion).toBe(settled);
     expect(c.get('apps/v1', 'DaemonSet', 'qualys-sensor', 'sensor').metadata.generation).toBe(1);
 
     const changed = await apply(c, dsPath('sensor'), daemonSet('sensor', 'qualys/sensor:1.1.0'));

@@ -50,3 +50,25 @@ describe('configuration', () => {
     }
   });
 });
+
+describe('configuration sources', () => {
+  it('CLI: a YAML file, then environment overrides from the deployment', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { loadCliConfig } = await import('../../shared/cli/config-file');
+    const file = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'sensorfleet.yaml');
+    writeFileSync(file, 'sensor:\n  version: 1.33.2-0\ntargets:\n  aws:\n    - accountId: "111122223333"\n      regions: [eu-west-1]\n');
+    const c = loadCliConfig(file, { SENSORFLEET_TABLE: 'fleet-prod' });
+    expect(c.sensor.version).toBe('1.33.2-0');
+    expect(c.targets.aws[0]!.regions).toEqual(['eu-west-1']);
+    expect(c.state.tableName).toBe('fleet-prod');
+    expect(() => loadCliConfig(join(tmpdir(), 'missing.yaml'), {})).toThrow(/cannot read configuration/);
+  });
+
+  it('functions: inline JSON, with a clear error when it is not JSON', async () => {
+    const { loadConfig } = await import('../../shared/config/load');
+    expect(loadConfig({ SENSORFLEET_CONFIG: '{"sensor":{"version":"1.35.0-0"}}' }).sensor.version).toBe('1.35.0-0');
+    expect(() => loadConfig({ SENSORFLEET_CONFIG: '{sensor:' })).toThrow(/SENSORFLEET_CONFIG is not valid JSON/);
+  });
+});

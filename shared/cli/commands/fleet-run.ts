@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../config/load';
+import { loadCliConfig } from '../config-file';
 import { parseClusterRef, type ClusterRef } from '../../domain/cluster-ref';
 import { buildAdapters, buildEngine } from '../../engine/build';
 import { discoverFleet } from '../../engine/discover';
@@ -25,7 +25,7 @@ export async function fleetRunCommand(mode: 'plan' | 'reconcile', args: string[]
     },
     strict: true,
   });
-  const config = loadConfig(process.env, values.config);
+  const config = loadCliConfig(values.config);
   const adapters = buildAdapters(config);
   let clusters: ClusterRef[];
   if (values.cluster?.length) {

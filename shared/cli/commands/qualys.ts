@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../config/load';
+import { loadCliConfig } from '../config-file';
 import { runQualysSync } from '../../qualys/sync';
 import { liveHostsFrom, type LiveHosts } from '../../qualys/stale-sensors';
 import { DynamoDbFleetStore } from '../../state/dynamodb-store';
@@ -23,7 +23,7 @@ export async function qualysSyncCommand(args: string[], io: { stdout: NodeJS.Wri
     },
     strict: true,
   });
-  const config = loadConfig(process.env, values.config);
+  const config = loadCliConfig(values.config);
   const liveHosts = values['live-hosts'] ? liveHostsFrom(await readLines(values['live-hosts'])) : await inventoryHosts(config.state.tableName, io.stderr);
   const report = await runQualysSync({ config, dryRun: values['dry-run'], ...(liveHosts ? { liveHosts } : {}) });
   if (values.json) println(io.stdout, JSON.stringify(report, null, 2));

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { userInfo } from 'node:os';
-import { loadConfig } from '../../config/load';
+import { loadCliConfig } from '../config-file';
 import { buildAdapters, buildEngine } from '../../engine/build';
 import { discoverFleet } from '../../engine/discover';
 import { parseRedeployRequest, redeployEvents, selectClusters } from '../../engine/redeploy-request';
@@ -35,7 +35,7 @@ export async function redeployCommand(args: string[], io: CliIo): Promise<number
     reason: values.reason,
     requestedBy: process.env.SENSORFLEET_USER ?? userInfo().username,
   });
-  const config = loadConfig(process.env, values.config);
+  const config = loadCliConfig(values.config);
   const adapters = buildAdapters(config);
   const fleet = request.selector ? (await discoverFleet(config, adapters)).clusters : [];
   const clusters = selectClusters(request, fleet);

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../config/load';
+import { loadCliConfig } from '../config-file';
 import { DynamoDbFleetStore } from '../../state/dynamodb-store';
 import { EXIT, println, type CliIo } from '../io';
 import { renderFleet, rowFromInventory } from '../fleet-view';
@@ -11,7 +11,7 @@ export async function statusCommand(args: string[], io: CliIo): Promise<number> 
     options: { cluster: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean', default: false } },
     strict: true,
   });
-  const config = loadConfig(process.env, values.config);
+  const config = loadCliConfig(values.config);
   const store = new DynamoDbFleetStore(config.state.tableName);
   if (values.cluster) {
     const [item, history] = await Promise.all([store.getCluster(values.cluster), store.listReconciles(values.cluster, 10)]);
