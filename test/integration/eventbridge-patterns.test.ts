@@ -22,7 +22,7 @@ let queueUrl = '';
 const ruleNames: string[] = [];
 
 type Envelope = { id: string; 'detail-type': string; source: string; resources?: string[]; detail: Record<string, unknown> };
-const ref = (f: string) => JSON.parse(readFileSync(join('/work/shared/reference/events', f), 'utf8')) as Envelope;
+const ref = (f: string) => JSON.parse(readFileSync(join('test/fixtures/events/reference', f), 'utf8')) as Envelope;
 const fixture = (f: string) => JSON.parse(readFileSync(join('events', f), 'utf8')) as Envelope;
 
 function patternsFromServerlessYml(): Record<string, unknown>[] {

@@ -30,7 +30,7 @@ describe('event normalize', () => {
   });
 
   it('prints [] for a payload that is not a cluster event', async () => {
-    const r = await run(['/work/shared/reference/events/aws-events-scheduled-event.json']);
+    const r = await run(['test/fixtures/events/reference/aws-events-scheduled-event.json']);
     expect([r.code, JSON.parse(r.out)]).toEqual([0, []]);
   });
 
@@ -43,7 +43,7 @@ describe('event normalize', () => {
   });
 
   it('names the failing SQS record', async () => {
-    const r = await run(['/work/shared/reference/events/aws-lambda-sqs-event.json']);
+    const r = await run(['test/fixtures/events/reference/aws-lambda-sqs-event.json']);
     expect(r.code).toBe(2);
     expect(r.err.trim()).toBe('malformed event 059f36b4-87a3-44ab-83d2-661975830a7d: payload is not JSON');
   });

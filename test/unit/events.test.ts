@@ -10,7 +10,7 @@ import { clusterFromTags } from '../../shared/events/resolve-asg';
  * Event normalisation, table-driven over the public samples (../shared/reference/events, untouched)
  * and over events/ (the same samples wrapped in the envelope the Lambda really receives).
  */
-const REF = '/work/shared/reference/events';
+const REF = 'test/fixtures/events/reference';
 const ref = (f: string) => readFileSync(join(REF, f), 'utf8');
 const fixture = (f: string) => readFileSync(join('events', f), 'utf8');
 const NOW = () => new Date('2030-01-01T00:00:00.000Z');
