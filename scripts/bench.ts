@@ -10,7 +10,6 @@ import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
 import { parseConfig } from '../shared/config/load';
 import { parseClusterRef } from '../shared/domain/cluster-ref';
 import { buildEngine } from '../shared/engine/build';
@@ -19,6 +18,7 @@ import { runFleet } from '../shared/engine/run-fleet';
 import { resetAwsClients } from '../shared/platforms/aws/clients';
 import { CallCounter, countCalls } from '../shared/runtime/call-log';
 import { startSandbox } from '../test/sandbox/index';
+import { bundleHandler } from '../test/support/bundle';
 
 const { values } = parseArgs({ options: { clusters: { type: 'string', default: '1000' }, 'skip-fleet': { type: 'boolean', default: false } } });
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -90,18 +90,7 @@ async function bundles(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sensorfleet-bench-'));
   for (const file of readdirSync('functions').filter((f) => f.endsWith('.ts'))) {
     const outfile = join(dir, file.replace(/\.ts$/, '.mjs'));
-    await build({
-      entryPoints: [join('functions', file)],
-      outfile,
-      bundle: true,
-      minify: true,
-      platform: 'node',
-      target: 'node22',
-      format: 'esm',
-      mainFields: ['module', 'main'],
-      banner: { js: "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);" },
-      logLevel: 'silent',
-    });
+    await bundleHandler(join('functions', file), outfile);
     const cold = execFileSync(
       process.execPath,
       ['--input-type=module', '-e', `const t=performance.now(); await import(${JSON.stringify(outfile)}); console.log((performance.now()-t).toFixed(0));`],

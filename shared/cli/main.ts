@@ -26,21 +26,21 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     switch (command) {
       case 'plan':
       case 'reconcile':
-        return (await import('./commands/fleet-run')).fleetRunCommand(command, rest, io);
+        return await (await import('./commands/fleet-run')).fleetRunCommand(command, rest, io);
       case 'status':
-        return (await import('./commands/status')).statusCommand(rest, io);
+        return await (await import('./commands/status')).statusCommand(rest, io);
       case 'redeploy':
-        return (await import('./commands/redeploy')).redeployCommand(rest, io);
+        return await (await import('./commands/redeploy')).redeployCommand(rest, io);
       case 'event':
         if (rest[0] !== 'normalize') break;
-        return (await import('./commands/event-normalize')).eventNormalizeCommand(rest.slice(1), io);
+        return await (await import('./commands/event-normalize')).eventNormalizeCommand(rest.slice(1), io);
       case 'qualys':
         if (rest[0] !== 'sync') break;
-        return (await import('./commands/qualys')).qualysSyncCommand(rest.slice(1), io);
+        return await (await import('./commands/qualys')).qualysSyncCommand(rest.slice(1), io);
       case 'sandbox':
-        return (await import('./commands/sandbox')).sandboxCommand(rest, io);
+        return await (await import('./commands/sandbox')).sandboxCommand(rest, io);
       case 'demo':
-        return (await import('./commands/demo')).demoCommand(rest, io);
+        return await (await import('./commands/demo')).demoCommand(rest, io);
       case undefined:
       case 'help':
       case '--help':

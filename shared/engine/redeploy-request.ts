@@ -11,7 +11,7 @@ export const redeployRequestSchema = z
     cluster: z.string().optional(),
     selector: z.string().optional(),
     action: z.enum(['restart', 'redeploy']).default('restart'),
-    reason: z.string().trim().min(3, 'a reason is required (who asked, ticket, why)'),
+    reason: z.string({ error: 'a reason is required (who asked, ticket, why)' }).trim().min(3, 'a reason is required (who asked, ticket, why)'),
     requestedBy: z.string().default('unknown'),
   })
   .refine((r) => Boolean(r.cluster) !== Boolean(r.selector), 'give exactly one of cluster or selector');

@@ -10,6 +10,15 @@ export interface ClusterNodes {
   desiredVersion: string;
 }
 
+/** A cluster's known nodes (inventory item or verified coverage) as the matcher's input. */
+export function clusterNodesOf(cluster: string, known: { nodeNames?: string[]; hostnames?: Record<string, string> } | undefined, desiredVersion: string): ClusterNodes {
+  return {
+    cluster,
+    nodes: (known?.nodeNames ?? []).map((name) => ({ name, ...(known?.hostnames?.[name] ? { hostname: known.hostnames[name] } : {}) })),
+    desiredVersion,
+  };
+}
+
 export interface ClusterCheckIn {
   cluster: string;
   desiredVersion: string;

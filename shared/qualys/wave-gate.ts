@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SensorfleetConfig } from '../config/schema';
 import type { WaveGate } from '../engine/run-fleet';
 import { errorMessage } from '../runtime/errors';
-import { checkInGate, sensorCheckIn, type ClusterNodes } from './checkin';
+import { checkInGate, clusterNodesOf, sensorCheckIn, type ClusterNodes } from './checkin';
 import { qualysApiFor } from './sync';
 
 /**
@@ -13,11 +13,7 @@ import { qualysApiFor } from './sync';
 export function qualysCheckInGate(config: SensorfleetConfig): WaveGate {
   const { deadlineSeconds, pollSeconds } = config.rollout.checkInGate;
   return async (wave) => {
-    const clusters: ClusterNodes[] = wave.map((r) => ({
-      cluster: r.cluster,
-      nodes: (r.verified?.nodeNames ?? []).map((name) => ({ name, ...(r.verified?.hostnames?.[name] ? { hostname: r.verified.hostnames[name] } : {}) })),
-      desiredVersion: config.sensor.version,
-    }));
+    const clusters: ClusterNodes[] = wave.map((r) => clusterNodesOf(r.cluster, r.verified, config.sensor.version));
     const deadline = Date.now() + deadlineSeconds * 1000;
     try {
       const api = await qualysApiFor(config);

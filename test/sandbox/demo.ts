@@ -1,6 +1,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { renderFleet, rowFromInventory, type FleetRow } from '../../shared/cli/fleet-view';
+import { clusterNodesOf } from '../../shared/qualys/checkin';
 import { parseConfig } from '../../shared/config/load';
 import { buildAdapters, buildEngine } from '../../shared/engine/build';
 import { discoverFleet } from '../../shared/engine/discover';
@@ -107,6 +108,8 @@ export async function runDemo(opts: { log: (line: string) => void }): Promise<De
     await step('enroll', 'cluster-created events (CloudTrail via EventBridge) -> on-aws-event -> FIFO queue -> reconcile-worker', () =>
       deliver([ecsCreateCluster(w, 'payments-ecs'), ecsCreateCluster(w, 'batch-ecs'), eksCreateCluster(w, 'web-eks'), eksCreateCluster(w, 'data-eks')]),
     );
+    const waits = (await store.listReconciles(eksB.ref)).filter((r) => r.outcome === 'not-ready');
+    if (waits.length) log(`data-eks was still being created: ${waits.length} attempt(s) found it ${waits[0]!.observed.status} and were retried until it was ACTIVE`);
 
     await step('scale-out', 'payments-ecs gets 2 container instances, web-eks gets 2 nodes; node events -> coverage verified', async () => {
       const instances = await sandbox.fleet.addEcsInstances(ecsA.ref, 2);
@@ -155,7 +158,7 @@ export async function runDemo(opts: { log: (line: string) => void }): Promise<De
     const inventory = await store.listClusters();
     const checkIn = await runQualysCheckIn(
       qualysConfig,
-      inventory.map((c) => ({ cluster: c.cluster, nodes: (c.nodeNames ?? []).map((name) => ({ name, ...(c.hostnames?.[name] ? { hostname: c.hostnames[name] } : {}) })), desiredVersion: c.desiredVersion })),
+      inventory.map((c) => clusterNodesOf(c.cluster, c, c.desiredVersion)),
     );
     log('sensor check-in (nodes whose sensor checked in to Qualys at the desired version):');
     for (const c of checkIn) log(`  ${c.cluster}: ${c.checkedIn}/${c.nodes} checked in${c.neverCheckedIn.length ? `; never checked in: ${c.neverCheckedIn.join(', ')}` : ''}${c.versionMismatch.length ? `; other version: ${c.versionMismatch.length}` : ''}`);

@@ -53,7 +53,7 @@ function printReport(report: FleetRunReport, io: CliIo): void {
   if (report.dryRun) {
     for (const c of report.clusters) {
       println(io.stdout, `${c.cluster}: ${c.outcome}`);
-      for (const a of c.planned) println(io.stdout, `  - ${a.type} ${a.target}: ${a.reason}`);
+      for (const a of c.planned) println(io.stdout, `  - ${a.type} ${a.target}: ${a.reason.startsWith(`${a.target}: `) ? a.reason.slice(a.target.length + 2) : a.reason}`);
       if (c.planned.length === 0) println(io.stdout, `  ${c.message}`);
     }
   } else {

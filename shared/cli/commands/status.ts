@@ -1,14 +1,24 @@
 import { parseArgs } from 'node:util';
 import { loadCliConfig } from '../config-file';
 import { DynamoDbFleetStore } from '../../state/dynamodb-store';
+import { runQualysCheckIn } from '../../qualys/sync';
+import { clusterNodesOf } from '../../qualys/checkin';
 import { EXIT, println, type CliIo } from '../io';
 import { renderFleet, rowFromInventory } from '../fleet-view';
 
-/** `status [--cluster REF] [--json]`: the fleet inventory; with --cluster, its recent reconciles too. */
+/**
+ * `status [--cluster REF] [--check-in] [--json]`: the fleet inventory; with --cluster, its recent
+ * reconciles too; with --check-in, each node's Qualys sensor check-in (CS API).
+ */
 export async function statusCommand(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { cluster: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean', default: false } },
+    options: {
+      cluster: { type: 'string' },
+      config: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'check-in': { type: 'boolean', default: false },
+    },
     strict: true,
   });
   const config = loadCliConfig(values.config);
@@ -29,7 +39,22 @@ export async function statusCommand(args: string[], io: CliIo): Promise<number> 
     return EXIT.ok;
   }
   const items = (await store.listClusters()).sort((a, b) => a.cluster.localeCompare(b.cluster));
-  if (values.json) println(io.stdout, JSON.stringify(items, null, 2));
-  else println(io.stdout, renderFleet(items.map(rowFromInventory)));
+  const checkIn = values['check-in'] ? await runQualysCheckIn(config, items.map((c) => clusterNodesOf(c.cluster, c, c.desiredVersion))) : undefined;
+  if (values.json) println(io.stdout, JSON.stringify(checkIn ? { clusters: items, checkIn } : items, null, 2));
+  else {
+    println(io.stdout, renderFleet(items.map(rowFromInventory)));
+    if (checkIn) {
+      println(io.stdout, '\nQualys check-in (sensor checked in at the desired version):');
+      for (const c of checkIn) {
+        const problems = [
+          c.neverCheckedIn.length ? `never checked in: ${c.neverCheckedIn.join(', ')}` : '',
+          c.silent.length ? `stopped checking in: ${c.silent.join(', ')}` : '',
+          c.versionMismatch.length ? `other version: ${c.versionMismatch.map((v) => `${v.node} ${v.sensorVersion}`).join(', ')}` : '',
+        ].filter(Boolean);
+        println(io.stdout, `  ${c.cluster}: ${c.checkedIn}/${c.nodes}${problems.length ? `; ${problems.join('; ')}` : ''}`);
+      }
+    }
+  }
   return EXIT.ok;
 }
+

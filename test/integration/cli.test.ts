@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { main } from '../../shared/cli/main';
+import { resetAwsClients } from '../../shared/platforms/aws/clients';
+import { DynamoDbFleetStore } from '../../shared/state/dynamodb-store';
+import { startSandbox, type Sandbox } from '../sandbox/index';
+import { startQualysSandbox, type QualysSandbox } from '../sandbox/qualys/fixture';
+import { deployStackResources } from '../sandbox/stack';
+
+/** The `sensorfleet` CLI through main(), against the sandbox: what an on-call engineer types. */
+const id = randomBytes(3).toString('hex');
+let sandbox: Sandbox;
+let qualys: QualysSandbox;
+let restore: () => void;
+let refs: { eks: string; ecs: string };
+let table: string;
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d) => (out += d));
+  stderr.on('data', (d) => (err += d));
+  const code = await main(argv, { stdin: new PassThrough(), stdout, stderr });
+  return { code, out, err };
+}
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ motoUrl: inject('motoUrl') });
+  restore = sandbox.useAwsEnv();
+  resetAwsClients();
+  await sandbox.fleet.putActivationSecret();
+  qualys = await startQualysSandbox(sandbox.aws.endpoint, { region: sandbox.aws.region, checkInIntervalMs: 200 });
+  qualys.fake.attachSensorEvents(sandbox.sensors);
+  const stack = await deployStackResources({ stage: `cli${id}`, ...sandbox.aws });
+  table = Object.values(stack.tables)[0]!.name;
+  refs = {
+    eks: (await sandbox.fleet.createEksCluster({ name: `cli-eks-${id}`, nodes: [{ name: `cli-${id}-1` }, { name: `cli-${id}-2` }] })).ref,
+    ecs: (await sandbox.fleet.createEcsCluster({ name: `cli-ecs-${id}`, instances: 2 })).ref,
+  };
+  const config = qualys.config({}, { targets: { aws: [{ accountId: sandbox.aws.accountId, regions: [sandbox.aws.region] }] }, rollout: { deadlineSeconds: 20, pollSeconds: 0.2 } });
+  Object.assign(process.env, { SENSORFLEET_CONFIG: JSON.stringify(config), SENSORFLEET_TABLE: table, SENSORFLEET_USER: 'oncall-test' });
+}, 120_000);
+
+afterAll(async () => {
+  await qualys?.stop();
+  restore?.();
+  await sandbox?.stop();
+});
+
+describe('sensorfleet CLI', () => {
+  it('plan says what would change and why, and changes nothing', async () => {
+    const r = await run('plan', '--cluster', refs.eks, '--cluster', refs.ecs);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`${refs.eks}: planned`);
+    expect(r.out).toContain('  - apply DaemonSet qualys-sensor/qualys-container-sensor: missing; create');
+    expect(r.out).toContain(`${refs.ecs}: planned`);
+    expect(r.out).toMatch(/0 write\(s\)/);
+    expect(await new DynamoDbFleetStore(table).getCluster(refs.eks)).toBeUndefined();
+  });
+
+  it('reconcile converges both clusters and records them; status shows coverage and Qualys check-in', async () => {
+    const r = await run('reconcile', '--cluster', refs.eks, '--cluster', refs.ecs);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(new RegExp(`${refs.eks}\\s+aws-eks\\s+1\\.34\\.1-0\\s+2/2\\s+converged`));
+    expect(r.out).toMatch(new RegExp(`${refs.ecs}\\s+aws-ecs\\s+1\\.34\\.1-0\\s+2/2\\s+converged`));
+
+    // sensors register with Qualys as their pods/tasks start and check in on a timer
+    await new Promise((ok) => setTimeout(ok, 600));
+    const s = await run('status', '--check-in', '--json');
+    expect(s.code, s.err).toBe(0);
+    const status = JSON.parse(s.out) as { clusters: { cluster: string; nodes: { covered: number; total: number } }[]; checkIn: { cluster: string; nodes: number; checkedIn: number }[] };
+    for (const ref of [refs.eks, refs.ecs]) {
+      expect(status.clusters.find((c) => c.cluster === ref)!.nodes).toEqual({ covered: 2, total: 2 });
+      expect(status.checkIn.find((c) => c.cluster === ref)).toMatchObject({ nodes: 2, checkedIn: 2 });
+    }
+  });
+
+  it('redeploy --now restarts the sensor, recording who asked, the reason and the outcome', async () => {
+    const r = await run('redeploy', '--cluster', refs.eks, '--reason', 'INC-1234 sensor hung on node 2', '--now');
+    expect(r.code, r.err).toBe(0);
+    const history = await new DynamoDbFleetStore(table).listReconciles(refs.eks, 1);
+    expect(history[0]).toMatchObject({
+      outcome: 'converged',
+      trigger: { kind: 'redeploy-requested', requestedBy: 'oncall-test', reason: 'INC-1234 sensor hung on node 2' },
+    });
+    expect(history[0]!.planned.map((a) => a.type)).toContain('restart');
+    const text = await run('status', '--cluster', refs.eks);
+    expect(text.out).toContain('redeploy-requested (INC-1234 sensor hung on node 2)  converged');
+  });
+
+  it('rejects bad input with a clear message and exit 2', async () => {
+    expect((await run('redeploy', '--cluster', refs.eks, '--now')).err).toMatch(/a reason is required/);
+    const bad = await run('plan', '--cluster', 'aws-ecs:nope');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/must have 4 parts/);
+    expect((await run('frobnicate')).code).toBe(2);
+  });
+});
