@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { fleetWrites } from '../../shared/engine/reconcile';
 import { resetAwsClients } from '../../shared/platforms/aws/clients';
-import { CallCounter, countCalls } from '../../shared/runtime/call-log';
+import { eksBearerToken } from '../../shared/platforms/eks/token';
+import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { DynamoDbFleetStore } from '../../shared/state/dynamodb-store';
 import { ecsCreateCluster, eksCreateCluster, eksUpdateNodegroupConfig } from '../sandbox/event-factory';
 import { startSandbox, type Sandbox } from '../sandbox/index';
@@ -23,6 +23,8 @@ let sandbox: Sandbox;
 let restoreEnv: () => void;
 let stack: StackOutputs;
 let onAwsEvent: (e: unknown, c: Context) => Promise<unknown>;
+let redeploy: (e: unknown, c: Context) => Promise<any>;
+let nightly: (e: unknown, c: Context) => Promise<any>;
 let mapping: SqsEventSourceMapping;
 let sqs: SQSClient;
 let store: DynamoDbFleetStore;
@@ -31,7 +33,8 @@ let workQueueUrl: string;
 let dlqUrl: string;
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ motoUrl: inject('motoUrl') });
+  // its own region: nightly discovers every cluster of its targets, and other test files share this moto
+  sandbox = await startSandbox({ motoUrl: inject('motoUrl'), region: 'eu-west-1' });
   restoreEnv = sandbox.useAwsEnv();
   resetAwsClients();
   where = { account: sandbox.aws.accountId, region: sandbox.aws.region };
@@ -57,6 +60,8 @@ beforeAll(async () => {
   await sandbox.fleet.putActivationSecret();
   onAwsEvent = await importBundledHandler('functions/on-aws-event.ts');
   const worker = await importBundledHandler<SqsHandler>('functions/reconcile-worker.ts');
+  redeploy = await importBundledHandler('functions/redeploy.ts');
+  nightly = await importBundledHandler('functions/nightly.ts');
   sqs = new SQSClient({ region: where.region, endpoint: sandbox.aws.endpoint, credentials: sandbox.aws.credentials });
   mapping = new SqsEventSourceMapping(sqs, work.url, work.arn, worker, { region: where.region });
   store = new DynamoDbFleetStore(table, where.region);
@@ -67,13 +72,19 @@ afterAll(async () => {
   await sandbox?.stop();
 });
 
-async function deliver(events: unknown[]): Promise<CallCounter> {
-  const counter = new CallCounter();
-  await countCalls(counter, async () => {
-    for (const e of events) await onAwsEvent(e, lambdaContext('on-aws-event'));
-    await mapping.drain(120_000);
-  });
-  return counter;
+/**
+ * Delivers events as EventBridge would and lets the queue drain. The bundled handlers carry their own
+ * copy of the call log, so writes are read from the reconcile records the worker stores.
+ */
+async function deliver(events: unknown[]): Promise<void> {
+  for (const e of events) await onAwsEvent(e, lambdaContext('on-aws-event'));
+  await mapping.drain(120_000);
+}
+
+/** Fleet writes recorded by the reconciles of a cluster since `since` (ISO time). */
+async function writesSince(ref: string, since: string): Promise<number> {
+  const records = await store.listReconciles(ref, 50);
+  return records.filter((r) => r.startedAt >= since).reduce((n, r) => n + r.changed.writes, 0);
 }
 
 async function dlqMessages(): Promise<{ body: string; reason?: string }[]> {
@@ -113,10 +124,12 @@ describe('new ECS and EKS clusters get the sensor on every node', () => {
     const eks = await sandbox.fleet.createEksCluster({ name: `e2e-scale-${suffix}`, nodes: [{ name: 's1' }] });
     await deliver([eksCreateCluster(where, `e2e-scale-${suffix}`)]);
     await sandbox.fleet.addEksNodes(eks.ref, [{ name: 's2' }, { name: 's3' }]);
-    const counter = await deliver([eksUpdateNodegroupConfig(where, `e2e-scale-${suffix}`, 'default', 3)]);
+    const since = new Date().toISOString();
+    await deliver([eksUpdateNodegroupConfig(where, `e2e-scale-${suffix}`, 'default', 3)]);
     const item = await store.getCluster(eks.ref);
     expect(item!.nodes).toEqual({ covered: 3, total: 3 });
-    expect(fleetWrites(counter)).toBe(0);
+    expect(item!.lastReconciledAt >= since).toBe(true);
+    expect(await writesSince(eks.ref, since)).toBe(0);
   });
 });
 
@@ -176,10 +189,71 @@ describe('bad input and failures', () => {
   it('a cluster tagged qualys-sensor=disabled is skipped and recorded as skipped', async () => {
     const name = `e2e-optout-${suffix}`;
     const ecs = await sandbox.fleet.createEcsCluster({ name, instances: 1, tags: { 'qualys-sensor': 'disabled' } });
-    const counter = await deliver([ecsCreateCluster(where, name)]);
+    await deliver([ecsCreateCluster(where, name)]);
     const item = await store.getCluster(ecs.ref);
     expect(item!.outcome).toBe('skipped');
     expect(item!.message).toContain('qualys-sensor=disabled');
-    expect(fleetWrites(counter)).toBe(0);
+    expect(await writesSince(ecs.ref, '')).toBe(0);
+    const ecsApi = new ECSClient({ region: where.region, endpoint: sandbox.aws.endpoint, credentials: sandbox.aws.credentials });
+    const services = await ecsApi.send(new DescribeServicesCommand({ cluster: name, services: ['qualys-container-sensor'] }));
+    expect(services.services ?? []).toEqual([]);
   });
 });
+
+describe('on-call redeploy and the nightly run (bundled handlers)', () => {
+  it('redeploy queues a restart that the worker runs, recording who asked, why and the outcome', async () => {
+    const name = `e2e-oncall-${suffix}`;
+    const eks = await sandbox.fleet.createEksCluster({ name, nodes: [{ name: 'o1' }, { name: 'o2' }] });
+    await deliver([eksCreateCluster(where, name)]);
+    const rejected = await redeploy({ cluster: eks.ref, action: 'restart' }, lambdaContext('redeploy'));
+    expect(rejected).toMatchObject({ ok: false });
+    expect(rejected.error).toMatch(/a reason is required/);
+
+    const answer = await redeploy({ cluster: eks.ref, action: 'restart', reason: 'INC-77 sensor not reporting', requestedBy: 'alice' }, lambdaContext('redeploy'));
+    expect(answer).toMatchObject({ ok: true, queued: [{ cluster: eks.ref }] });
+    await deliver([]);
+    const [latest] = await store.listReconciles(eks.ref, 1);
+    expect(latest).toMatchObject({ outcome: 'converged', trigger: { kind: 'redeploy-requested', requestedBy: 'alice', reason: 'INC-77 sensor not reporting' } });
+    expect(latest!.planned.map((a) => a.type)).toEqual(['restart']);
+    expect(latest!.changed.writes).toBe(1); // one apply of the restart stamp
+    expect((await store.getCluster(eks.ref))!.nodes).toEqual({ covered: 2, total: 2 });
+  });
+
+  it('nightly discovers every cluster of its targets, fixes drift, and reports each outcome', async () => {
+    const name = `e2e-drift-${suffix}`;
+    const eks = await sandbox.fleet.createEksCluster({ name, nodes: [{ name: 'r1' }] });
+    await deliver([eksCreateCluster(where, name)]);
+    // someone edits the sensor's resources by hand (kubectl edit: a strategic merge patch by another manager)
+    const kube = sandbox.kubeClusterFor(eks.ref)!;
+    const ds = kube.get('apps/v1', 'DaemonSet', 'qualys-sensor', 'qualys-container-sensor');
+    expect(ds).toBeDefined();
+    await kubectlEdit(name, kube.endpoint, '/apis/apps/v1/namespaces/qualys-sensor/daemonsets/qualys-container-sensor?fieldManager=kubectl-edit', {
+      spec: { template: { spec: { containers: [{ name: 'qualys-container-sensor', resources: { limits: { memory: '768Mi' } } }] } } },
+    });
+    const result = await nightly({}, lambdaContext('nightly'));
+    expect(result.counts.converged).toBeGreaterThanOrEqual(1);
+    const [latest] = await store.listReconciles(eks.ref, 1);
+    expect(latest!.trigger.source).toBe('nightly');
+    expect(latest!.outcome).toBe('converged');
+    expect(latest!.planned.map((a) => a.reason).join(' ')).toMatch(/resources\.limits\.memory differs \(want 1Gi, have 768Mi\)/);
+    expect(kube.get('apps/v1', 'DaemonSet', 'qualys-sensor', 'qualys-container-sensor').spec.template.spec.containers[0].resources.limits.memory).toBe('1Gi');
+  });
+});
+
+/** A human's `kubectl edit`: a strategic merge patch by another field manager, with a real EKS token. */
+async function kubectlEdit(clusterName: string, endpoint: string, path: string, mergePatch: unknown): Promise<void> {
+  const { request } = await import('node:https');
+  const token = await eksBearerToken({ clusterName, region: where.region, credentials: sandbox.aws.credentials });
+  await new Promise<void>((resolve, reject) => {
+    const u = new URL(endpoint + path);
+    const req = request(
+      { host: u.hostname, port: u.port, path: u.pathname + u.search, method: 'PATCH', ca: sandbox.kube.caPem, headers: { 'content-type': 'application/strategic-merge-patch+json', authorization: `Bearer ${token}` } },
+      (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`PATCH ${path}: HTTP ${res.statusCode}`))));
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(mergePatch));
+  });
+}
