@@ -145,6 +145,14 @@ describe('duplicates and concurrency', () => {
     const firstInstall = history.at(-1)!.changed.writes;
     expect(writes).toBe(firstInstall);
     expect(history.filter((r) => r.changed.writes > 0)).toHaveLength(1);
+    // the same event again after FIFO's 5-minute deduplication window (a new deduplication id):
+    // the worker's idempotency record answers it and nothing is reconciled twice
+    const replay = history.find((r) => r.trigger.kind === 'cluster-created')!;
+    const replayBody = { id: replay.trigger.eventId, time: replay.startedAt, kind: 'cluster-created', cluster: eks.ref, source: replay.trigger.source, detail: {} };
+    await sqs.send(new SendMessageCommand({ QueueUrl: workQueueUrl, MessageBody: JSON.stringify(replayBody), MessageGroupId: eks.ref, MessageDeduplicationId: `late-${suffix}` }));
+    await deliver([]);
+    expect(await store.listReconciles(eks.ref, 50)).toHaveLength(history.length);
+
     // one server-side apply per managed object, never two
     const patches = kube.requests.filter((r) => r.method === 'PATCH').map((r) => r.path);
     expect(patches.length).toBeGreaterThan(0);

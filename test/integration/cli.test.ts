@@ -2,17 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { main } from '../../shared/cli/main';
-import { resetAwsClients } from '../../shared/platforms/aws/clients';
 import { DynamoDbFleetStore } from '../../shared/state/dynamodb-store';
-import { startSandbox, type Sandbox } from '../sandbox/index';
-import { startQualysSandbox, type QualysSandbox } from '../sandbox/qualys/fixture';
+import type { Sandbox } from '../sandbox/index';
+import type { QualysSandbox } from '../sandbox/qualys/fixture';
+import { startTestWorld, type TestWorld } from '../support/world';
 import { deployStackResources } from '../sandbox/stack';
 
 /** The `sensorfleet` CLI through main(), against the sandbox: what an on-call engineer types. */
 const id = randomBytes(3).toString('hex');
 let sandbox: Sandbox;
 let qualys: QualysSandbox;
-let restore: () => void;
+let world: TestWorld;
 let refs: { eks: string; ecs: string };
 let table: string;
 
@@ -28,12 +28,8 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 }
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ motoUrl: inject('motoUrl') });
-  restore = sandbox.useAwsEnv();
-  resetAwsClients();
-  await sandbox.fleet.putActivationSecret();
-  qualys = await startQualysSandbox(sandbox.aws.endpoint, { region: sandbox.aws.region, checkInIntervalMs: 200 });
-  qualys.fake.attachSensorEvents(sandbox.sensors);
+  world = await startTestWorld(inject('motoUrl'));
+  ({ sandbox, qualys } = world);
   const stack = await deployStackResources({ stage: `cli${id}`, ...sandbox.aws });
   table = Object.values(stack.tables)[0]!.name;
   refs = {
@@ -45,9 +41,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await qualys?.stop();
-  restore?.();
-  await sandbox?.stop();
+  await world?.stop();
 });
 
 describe('sensorfleet CLI', () => {

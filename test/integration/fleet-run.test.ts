@@ -4,10 +4,10 @@ import type { SensorfleetConfig } from '../../shared/config/schema';
 import { parseClusterRef, type ClusterRef } from '../../shared/domain/cluster-ref';
 import { buildEngine } from '../../shared/engine/build';
 import { runFleet } from '../../shared/engine/run-fleet';
-import { resetAwsClients } from '../../shared/platforms/aws/clients';
 import { qualysCheckInGate } from '../../shared/qualys/wave-gate';
-import { startSandbox, type Sandbox } from '../sandbox/index';
-import { startQualysSandbox, type QualysSandbox } from '../sandbox/qualys/fixture';
+import type { Sandbox } from '../sandbox/index';
+import type { QualysSandbox } from '../sandbox/qualys/fixture';
+import { startTestWorld, type TestWorld } from '../support/world';
 
 /**
  * Fleet runs through the real adapters against the sandbox: version upgrades in waves of growing
@@ -18,23 +18,15 @@ const V2 = '1.35.0-0';
 const id = randomBytes(3).toString('hex');
 let sandbox: Sandbox;
 let qualys: QualysSandbox;
-let restore: () => void;
-let detachSensors: () => void;
+let world: TestWorld;
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ motoUrl: inject('motoUrl') });
-  restore = sandbox.useAwsEnv();
-  resetAwsClients();
-  await sandbox.fleet.putActivationSecret();
-  qualys = await startQualysSandbox(sandbox.aws.endpoint, { region: sandbox.aws.region, checkInIntervalMs: 200 });
-  detachSensors = qualys.fake.attachSensorEvents(sandbox.sensors);
+  world = await startTestWorld(inject('motoUrl'));
+  ({ sandbox, qualys } = world);
 }, 120_000);
 
 afterAll(async () => {
-  detachSensors?.();
-  await qualys?.stop();
-  restore?.();
-  await sandbox?.stop();
+  await world?.stop();
 });
 
 function config(version: string, rollout: Record<string, unknown> = {}): SensorfleetConfig {
@@ -90,7 +82,7 @@ describe('fleet runs', () => {
 
   it('holds the later waves when the canary\'s sensors never check in at the new version', async () => {
     const refs = await enrolledFleet('gate', 3);
-    detachSensors(); // from here on no sensor registers with Qualys: the new version never checks in
+    const reattach = world.detachSensors(); // from here on no sensor registers with Qualys: the new version never checks in
     try {
       const cfg = config(V2, { blastRadiusPercent: 100, checkInGate: { enabled: true, deadlineSeconds: 2, pollSeconds: 0.5 } });
       const deps = await buildEngine(cfg, refs, { store: false });
@@ -101,7 +93,7 @@ describe('fleet runs', () => {
       expect(report.clusters.map((c) => c.outcome)).toEqual(['converged', 'held', 'held']);
       expect(report.clusters[1]!.message).toMatch(/held \(later waves held by the health gate/);
     } finally {
-      detachSensors = qualys.fake.attachSensorEvents(sandbox.sensors);
+      reattach();
     }
   });
 
