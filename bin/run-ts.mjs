@@ -4,6 +4,8 @@ import { register } from 'tsx/esm/api';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 
+// Local runs use Node 20 (Lambda runs nodejs22.x); the pinned SDK supports it, so its notice is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 register();
 const [, , entry, ...rest] = process.argv;
 if (!entry) {
