@@ -79,6 +79,14 @@ async function nightlyPlan(sandbox: Awaited<ReturnType<typeof startSandbox>>, co
     env: { ...process.env, SENSORFLEET_CONFIG: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: 'SILENT' },
     maxBuffer: 16 * 2 ** 20,
   });
+  if (process.env.BENCH_COMPARE) {
+    for (const c of process.env.BENCH_COMPARE.split(',')) {
+      const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', 'bin/run-ts.mjs', 'scripts/bench-plan.ts', list], {
+        env: { ...process.env, SENSORFLEET_CONFIG: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: 'SILENT', BENCH_CONCURRENCY: c },
+      });
+      console.log(`concurrency ${c}: ${stdout.trim().split('\n').at(-1)}`);
+    }
+  }
   const r = JSON.parse(out.trim().split('\n').at(-1)!) as { seconds: number; requests: number; writes: number; outcomes: Record<string, number>; rssStartMB: number; rssPeakMB: number };
   console.log(`plan: ${r.seconds.toFixed(2)} s for ${n} clusters, ${r.requests} requests (${r.writes} writes), outcomes ${JSON.stringify(r.outcomes)}`);
   console.log(`memory of the planning process: rss ${r.rssStartMB.toFixed(0)} MB at start, ${r.rssPeakMB.toFixed(0)} MB peak`);
@@ -90,13 +98,17 @@ async function bundles(): Promise<void> {
   for (const file of readdirSync('functions').filter((f) => f.endsWith('.ts'))) {
     const outfile = join(dir, file.replace(/\.ts$/, '.mjs'));
     await bundleHandler(join('functions', file), outfile);
-    const cold = execFileSync(
-      process.execPath,
-      ['--input-type=module', '-e', `const t=performance.now(); await import(${JSON.stringify(outfile)}); console.log((performance.now()-t).toFixed(0));`],
-      { env: { ...process.env, SENSORFLEET_CONFIG: '{}', AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT' } },
-    )
-      .toString()
-      .trim();
+    // median of 5 fresh node processes: one sample is at the mercy of whatever else the machine does
+    const samples = Array.from({ length: 5 }, () =>
+      Number(
+        execFileSync(
+          process.execPath,
+          ['--input-type=module', '-e', `const t=performance.now(); await import(${JSON.stringify(outfile)}); console.log((performance.now()-t).toFixed(0));`],
+          { env: { ...process.env, SENSORFLEET_CONFIG: '{}', AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT' } },
+        ).toString(),
+      ),
+    ).sort((a, b) => a - b);
+    const cold = `${samples[2]} (min ${samples[0]}, max ${samples[4]})`;
     console.log(`${file.replace(/\.ts$/, '').padEnd(18)} ${(statSync(outfile).size / 1024).toFixed(0).padStart(5)} KB minified, cold import ${cold} ms`);
   }
 }
