@@ -72,6 +72,26 @@ describe('sensorfleet CLI', () => {
     }
   });
 
+  it('kubectl pointed at the sandbox API server lists what the product created', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { eksBearerToken } = await import('../../shared/platforms/eks/token');
+    const token = await eksBearerToken({ clusterName: `cli-eks-${id}`, region: sandbox.aws.region, credentials: sandbox.aws.credentials });
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'kubeconfig-')), 'config');
+    writeFileSync(kubeconfig, sandbox.kubeClusterFor(refs.eks)!.kubeconfig(token));
+    // asynchronous: this process serves the API server kubectl talks to
+    const kubectl = async (...args: string[]) => (await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8' })).stdout;
+    const ds = await kubectl('get', 'daemonsets', '-n', 'qualys-sensor');
+    expect(ds).toMatch(/qualys-container-sensor\s+2\s+2\s+2\s+2\s+2/);
+    const pods = await kubectl('get', 'pods', '-n', 'qualys-sensor', '-o', 'wide');
+    expect(pods).toContain(`cli-${id}-1`);
+    expect(pods).toContain(`cli-${id}-2`);
+    expect(await kubectl('get', 'secret', 'qualys-credentials', '-n', 'qualys-sensor', '-o', 'jsonpath={.metadata.labels.app\\.kubernetes\\.io/managed-by}')).toBe('sensorfleet');
+  });
+
   it('redeploy --now restarts the sensor, recording who asked, the reason and the outcome', async () => {
     const r = await run('redeploy', '--cluster', refs.eks, '--reason', 'INC-1234 sensor hung on node 2', '--now');
     expect(r.code, r.err).toBe(0);
