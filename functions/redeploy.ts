@@ -7,7 +7,7 @@ import { discoverFleet } from '../shared/engine/discover';
 import { parseRedeployRequest, redeployEvents, selectClusters } from '../shared/engine/redeploy-request';
 import { powertools } from '../shared/lambda/powertools';
 import { enqueueClusterEvents } from '../shared/queue/work-queue';
-import { errorMessage, InvalidInputError } from '../shared/runtime/errors';
+import { errorMessage } from '../shared/runtime/errors';
 
 const { logger, metrics } = powertools('redeploy');
 const config = loadConfig();
@@ -22,8 +22,7 @@ async function baseHandler(input: unknown) {
   try {
     request = parseRedeployRequest(input);
   } catch (err) {
-    if (err instanceof InvalidInputError || err instanceof Error) return { ok: false, error: errorMessage(err) };
-    throw err;
+    return { ok: false, error: errorMessage(err) }; // invalid request: answered, never retried
   }
   const fleet = request.selector ? (await discoverFleet(config, buildAdapters(config))).clusters : [];
   const clusters = selectClusters(request, fleet);

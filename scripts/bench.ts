@@ -74,22 +74,29 @@ async function nightlyPlan(sandbox: Awaited<ReturnType<typeof startSandbox>>, co
   // the plan runs in its own process: its time and memory are the product's, not the sandbox's
   const list = join(mkdtempSync(join(tmpdir(), 'sensorfleet-plan-')), 'clusters.txt');
   writeFileSync(list, refs.join('\n'));
-  // asynchronous: this process serves the sandbox's Kubernetes API and AWS front the child calls
-  const { stdout: out } = await promisify(execFile)(process.execPath, ['--expose-gc', 'bin/run-ts.mjs', 'scripts/bench-plan.ts', list], {
-    env: { ...process.env, SENSORFLEET_CONFIG: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: 'SILENT' },
-    maxBuffer: 16 * 2 ** 20,
-  });
-  if (process.env.BENCH_COMPARE) {
-    for (const c of process.env.BENCH_COMPARE.split(',')) {
-      const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', 'bin/run-ts.mjs', 'scripts/bench-plan.ts', list], {
-        env: { ...process.env, SENSORFLEET_CONFIG: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: 'SILENT', BENCH_CONCURRENCY: c },
-      });
-      console.log(`concurrency ${c}: ${stdout.trim().split('\n').at(-1)}`);
-    }
-  }
-  const r = JSON.parse(out.trim().split('\n').at(-1)!) as { seconds: number; cpuSeconds: number; requests: number; writes: number; outcomes: Record<string, number>; rssStartMB: number; rssPeakMB: number };
+  for (const c of process.env.BENCH_COMPARE?.split(',') ?? []) console.log(`concurrency ${c}: ${JSON.stringify(await planInChild(list, config, c))}`);
+  const r = await planInChild(list, config);
   console.log(`plan: ${r.seconds.toFixed(2)} s for ${n} clusters (the planning process used ${r.cpuSeconds.toFixed(1)} s of CPU; the rest of the 2 cores serve the sandbox), ${r.requests} requests (${r.writes} writes), outcomes ${JSON.stringify(r.outcomes)}`);
   console.log(`memory of the planning process: rss ${r.rssStartMB.toFixed(0)} MB at start, ${r.rssPeakMB.toFixed(0)} MB peak`);
+}
+
+interface PlanResult {
+  seconds: number;
+  cpuSeconds: number;
+  requests: number;
+  writes: number;
+  outcomes: Record<string, number>;
+  rssStartMB: number;
+  rssPeakMB: number;
+}
+
+/** Runs scripts/bench-plan.ts in a child process; asynchronous, because this process serves the sandbox the child calls. */
+async function planInChild(list: string, config: ReturnType<typeof parseConfig>, concurrency?: string): Promise<PlanResult> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', 'bin/run-ts.mjs', 'scripts/bench-plan.ts', list], {
+    env: { ...process.env, SENSORFLEET_CONFIG: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: 'SILENT', ...(concurrency ? { BENCH_CONCURRENCY: concurrency } : {}) },
+    maxBuffer: 16 * 2 ** 20,
+  });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as PlanResult;
 }
 
 async function bundles(): Promise<void> {

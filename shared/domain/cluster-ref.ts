@@ -43,7 +43,3 @@ export function parseClusterRef(text: string): ClusterRef {
   }
   return { platform: platform as Platform, scope, location, name };
 }
-
-export function isAws(ref: ClusterRef): boolean {
-  return ref.platform === 'aws-ecs' || ref.platform === 'aws-eks';
-}

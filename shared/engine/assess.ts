@@ -23,7 +23,7 @@ export async function assessCluster(
   return { kind: 'planned', ref, adapter, connected, plan: { ...plan, cluster: formatClusterRef(ref) } };
 }
 
-export function skipReason(tags: Record<string, string>, config: SensorfleetConfig): string | undefined {
+function skipReason(tags: Record<string, string>, config: SensorfleetConfig): string | undefined {
   const { key, value } = config.skipTag;
   return tags[key] === value ? `skipped: cluster is tagged ${key}=${value}` : undefined;
 }

@@ -163,7 +163,7 @@ function clock(deps: ReconcileDeps): () => Date {
   return deps.now ?? (() => new Date());
 }
 
-export function inventoryItem(record: ReconcileRecord, desired: DesiredSensor, nodes?: NodeNames): ClusterInventoryItem {
+function inventoryItem(record: ReconcileRecord, desired: DesiredSensor, nodes?: NodeNames): ClusterInventoryItem {
   const cov = record.verified;
   return {
     cluster: record.cluster,

@@ -98,7 +98,7 @@ export async function runFleet(deps: ReconcileDeps, options: FleetRunOptions): P
  * configured share of the fleet stops and asks for a forced run. First installs on clusters that
  * have no sensor yet do not count: they cannot break a sensor that is not there.
  */
-export function blastRadiusHold(assessed: AssessedCluster[], deps: ReconcileDeps): string | undefined {
+function blastRadiusHold(assessed: AssessedCluster[], deps: ReconcileDeps): string | undefined {
   const limitPct = deps.desired.config.rollout.blastRadiusPercent;
   const fleet = assessed.length;
   const risky = assessed.filter(

@@ -44,11 +44,6 @@ export class ExternalCallError extends SensorfleetError {
   }
 }
 
-/** A run would change more of the fleet than allowed; re-run with --force to proceed. */
-export class BlastRadiusExceededError extends SensorfleetError {
-  override name = 'BlastRadiusExceededError';
-}
-
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -11,7 +11,7 @@ import { resetAwsClients } from '../../shared/platforms/aws/clients';
 import { CallCounter, countCalls } from '../../shared/runtime/call-log';
 import { DynamoDbFleetStore } from '../../shared/state/dynamodb-store';
 import { ecsContainerInstanceStateChange, ecsCreateCluster, eksCreateCluster, eksUpdateNodegroupConfig } from './event-factory';
-import { startSandbox, type Sandbox } from './index';
+import { startSandbox } from './index';
 import { lambdaContext, SqsEventSourceMapping, type SqsHandler } from './lambda-runner';
 import { deployStackResources } from './stack';
 import { startQualysSandbox } from './qualys/fixture';
@@ -217,4 +217,3 @@ function configureFunctions(o: { table: string; queueUrl: string; dlqUrl: string
   });
 }
 
-export type { Sandbox };
