@@ -1,14 +1,18 @@
 import * as z from 'zod';
 import { qualysConfigSchema } from '../qualys/config';
+import { awsTargetSchema } from '../platforms/aws/config';
+import { azureTargetSchema } from '../platforms/aks/config';
+import { gcpTargetSchema } from '../platforms/gke/config';
 
 /**
  * Desired state. Defaults come from DESIGN §5: the seeds' hardened shape corrected with the
  * vendor chart (qualys-cs-api.md §2): `--container-runtime containerd`, QUALYS_POD_* env names,
  * only the runtime socket the node has, the namespaced Role the sensor needs for scan pods.
  */
+/** Every object is strict: an unknown (misspelt) key is an error with its path, never silently ignored. */
 const quantity = z.string().regex(/^[0-9.]+(m|Ki|Mi|Gi|Ti|k|M|G)?$/, 'a Kubernetes quantity such as 250m or 512Mi');
 
-export const tolerationSchema = z.object({
+export const tolerationSchema = z.strictObject({
   key: z.string().optional(),
   operator: z.enum(['Exists', 'Equal']).default('Exists'),
   value: z.string().optional(),
@@ -17,7 +21,7 @@ export const tolerationSchema = z.object({
 });
 export type Toleration = z.infer<typeof tolerationSchema>;
 
-export const sensorSchema = z.object({
+export const sensorSchema = z.strictObject({
   image: z.string().default('qualys/qcs-sensor'),
   version: z.string().regex(/^[A-Za-z0-9._-]+$/).default('1.34.1-0'),
   imagePullPolicy: z.enum(['IfNotPresent', 'Always']).default('IfNotPresent'),
@@ -26,8 +30,8 @@ export const sensorSchema = z.object({
   args: z.array(z.string()).default(['--registry-sensor', '--enable-console-logs']),
   resources: z
     .object({
-      requests: z.object({ cpu: quantity, memory: quantity }),
-      limits: z.object({ cpu: quantity, memory: quantity }),
+      requests: z.strictObject({ cpu: quantity, memory: quantity }),
+      limits: z.strictObject({ cpu: quantity, memory: quantity }),
     })
     .default({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '500m', memory: '1Gi' } }),
   namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).default('qualys-sensor'),
@@ -55,23 +59,15 @@ export const sensorSchema = z.object({
 export type SensorConfig = z.infer<typeof sensorSchema>;
 
 /** Where the activation and customer ids come from. The secret holds JSON {activationId, customerId}. */
-export const credentialsSchema = z.object({
+export const credentialsSchema = z.strictObject({
   secretsManagerSecretId: z.string().min(1).default('sensorfleet/qualys-activation'),
   /** ARN used in ECS task definition `secrets`; defaults to the secret id resolved per account/region. */
   secretArn: z.string().optional(),
 });
 
-export const awsTargetSchema = z.object({
-  accountId: z.string().regex(/^\d{12}$/, '12-digit AWS account id'),
-  regions: z.array(z.string().min(1)).min(1),
-  /** Role to assume in the target account; omitted for the account the functions run in. */
-  roleArn: z.string().startsWith('arn:').optional(),
-  externalId: z.string().optional(),
-  platforms: z.array(z.enum(['aws-ecs', 'aws-eks'])).default(['aws-ecs', 'aws-eks']),
-});
-export type AwsTarget = z.infer<typeof awsTargetSchema>;
+export { awsTargetSchema, type AwsTarget } from '../platforms/aws/config';
 
-export const maintenanceWindowSchema = z.object({
+export const maintenanceWindowSchema = z.strictObject({
   /** Cluster reference glob, e.g. "aws-eks:*:eu-west-1:*". */
   clusters: z.string().default('*'),
   /** Days of week 0 (Sunday) to 6; empty means every day. */
@@ -81,7 +77,7 @@ export const maintenanceWindowSchema = z.object({
   timeZone: z.string().default('UTC'),
 });
 
-export const rolloutSchema = z.object({
+export const rolloutSchema = z.strictObject({
   /** Seconds a rollout may take before it is reported as stuck. */
   deadlineSeconds: z.number().int().positive().default(600),
   pollSeconds: z.number().positive().default(5),
@@ -110,17 +106,19 @@ export const rolloutSchema = z.object({
     .default({ enabled: false, deadlineSeconds: 900, pollSeconds: 30 }),
 });
 
-export const configSchema = z.object({
+export const configSchema = z.strictObject({
   sensor: sensorSchema.default(sensorSchema.parse({})),
   credentials: credentialsSchema.default(credentialsSchema.parse({})),
-  skipTag: z.object({ key: z.string(), value: z.string() }).default({ key: 'qualys-sensor', value: 'disabled' }),
+  skipTag: z.strictObject({ key: z.string(), value: z.string() }).default({ key: 'qualys-sensor', value: 'disabled' }),
   targets: z
     .object({
       aws: z.array(awsTargetSchema).default([]),
+      azure: z.array(azureTargetSchema).default([]),
+      gcp: z.array(gcpTargetSchema).default([]),
     })
-    .default({ aws: [] }),
+    .default({ aws: [], azure: [], gcp: [] }),
   rollout: rolloutSchema.default(rolloutSchema.parse({})),
-  state: z.object({ tableName: z.string().min(1) }).default({ tableName: 'sensorfleet' }),
+  state: z.strictObject({ tableName: z.string().min(1) }).default({ tableName: 'sensorfleet' }),
   queue: z
     .object({ url: z.string().optional(), dlqUrl: z.string().optional() })
     .default({}),

@@ -2,6 +2,7 @@ import type { SensorfleetConfig } from '../config/schema';
 import type { ClusterRef } from '../domain/cluster-ref';
 import { createEcsAdapter } from '../platforms/ecs/adapter';
 import { createEksAdapter } from '../platforms/eks/adapter';
+import { kubernetesAdapter } from '../platforms/kubernetes/cloud-adapter';
 import { DynamoDbFleetStore } from '../state/dynamodb-store';
 import type { FleetStore } from '../state/store';
 import type { AdapterRegistry } from './adapters';
@@ -11,11 +12,22 @@ import type { DesiredSensor } from '../platforms/types';
 
 const KUBERNETES_PLATFORMS = new Set(['aws-eks', 'azure-aks', 'gcp-gke']);
 
+/**
+ * AWS adapters are built eagerly (they are what the AWS path runs); AKS and GKE only when configured,
+ * and their SDKs are imported on the first call (a chunk of their own in the bundles).
+ */
 export function buildAdapters(config: SensorfleetConfig): AdapterRegistry {
-  return {
+  const registry: AdapterRegistry = {
     'aws-ecs': createEcsAdapter({ targets: config.targets.aws }),
     'aws-eks': createEksAdapter({ targets: config.targets.aws }),
   };
+  if (config.targets.azure.length > 0) {
+    registry['azure-aks'] = kubernetesAdapter('azure-aks', async () => (await import('../platforms/aks/adapter')).createAksCloud({ targets: config.targets.azure }));
+  }
+  if (config.targets.gcp.length > 0) {
+    registry['gcp-gke'] = kubernetesAdapter('gcp-gke', async () => (await import('../platforms/gke/adapter')).createGkeCloud({ targets: config.targets.gcp }));
+  }
+  return registry;
 }
 
 /** A warm Lambda container reuses the resolved secret for a few minutes instead of reading it per work item. */

@@ -1,5 +1,9 @@
 import type { SensorfleetConfig } from '../config/schema';
 import { formatClusterRef, type ClusterRef } from '../domain/cluster-ref';
+import { awsScopes } from '../platforms/aws/config';
+import { azureScopes } from '../platforms/aks/config';
+import { gcpScopes } from '../platforms/gke/config';
+import type { DiscoveryScope } from '../platforms/types';
 import { errorMessage } from '../runtime/errors';
 import type { AdapterRegistry } from './adapters';
 
@@ -9,24 +13,27 @@ export interface DiscoveryResult {
   errors: { scope: string; message: string }[];
 }
 
-/** Every cluster in every configured account and region, for every enabled platform. */
+/** Every configured scope of every platform: AWS account+region, Azure subscription (+resource group), GCP project+location. */
+export function discoveryScopes(config: SensorfleetConfig): DiscoveryScope[] {
+  return [...awsScopes(config.targets.aws), ...azureScopes(config.targets.azure), ...gcpScopes(config.targets.gcp)];
+}
+
+export function scopeLabel(s: DiscoveryScope): string {
+  return `${s.platform}:${s.scope}:${s.location}`;
+}
+
+/** Every cluster in every configured scope, for every enabled platform. */
 export async function discoverFleet(config: SensorfleetConfig, adapters: AdapterRegistry): Promise<DiscoveryResult> {
-  const jobs: Promise<{ refs: ClusterRef[]; error?: { scope: string; message: string } }>[] = [];
-  for (const target of config.targets.aws) {
-    for (const region of target.regions) {
-      for (const platform of target.platforms) {
-        const adapter = adapters[platform];
-        if (!adapter) continue;
-        const scope = `${platform}:${target.accountId}:${region}`;
-        jobs.push(
-          adapter
-            .discover({ scope: target.accountId, location: region })
-            .then((refs) => ({ refs }))
-            .catch((err) => ({ refs: [], error: { scope, message: errorMessage(err) } })),
-        );
-      }
-    }
-  }
+  const jobs = discoveryScopes(config).flatMap((scope) => {
+    const adapter = adapters[scope.platform];
+    if (!adapter) return [];
+    return [
+      adapter
+        .discover(scope)
+        .then((refs) => ({ refs, error: undefined as { scope: string; message: string } | undefined }))
+        .catch((err) => ({ refs: [] as ClusterRef[], error: { scope: scopeLabel(scope), message: errorMessage(err) } })),
+    ];
+  });
   const results = await Promise.all(jobs);
   const seen = new Map<string, ClusterRef>();
   for (const r of results) for (const ref of r.refs) seen.set(formatClusterRef(ref), ref);

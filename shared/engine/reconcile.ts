@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { formatClusterRef, type ClusterRef } from '../domain/cluster-ref';
 import type { Coverage, DesiredSensor, PlanOptions } from '../platforms/types';
 import { CallCounter, countCalls } from '../runtime/call-log';
-import { ClusterNotFoundError, ClusterNotReadyError, errorMessage } from '../runtime/errors';
+import { ClusterNotFoundError, ClusterNotReadyError, ClusterSkippedError, errorMessage } from '../runtime/errors';
 import type { ClusterInventoryItem, ReconcileOutcome, ReconcileRecord, ReconcileTrigger } from '../state/records';
 import type { FleetStore } from '../state/store';
 import type { AdapterRegistry } from './adapters';
@@ -151,6 +151,7 @@ function outcomeOfCoverage(coverage: Coverage, changes: number): { outcome: Reco
 function outcomeOfError(err: unknown): ExecutionResult {
   if (err instanceof ClusterNotReadyError) return { outcome: 'not-ready', message: err.message, status: err.status };
   if (err instanceof ClusterNotFoundError) return { outcome: 'skipped', message: err.message, status: 'NOT_FOUND' };
+  if (err instanceof ClusterSkippedError) return { outcome: 'skipped', message: err.message, ...(err.status ? { status: err.status } : {}) };
   return { outcome: 'failed', message: errorMessage(err) };
 }
 

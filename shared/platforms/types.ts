@@ -24,6 +24,7 @@ export interface PlatformAdapter<Handle = unknown, Observed = unknown, Action ex
 }
 
 export interface DiscoveryScope {
+  platform: Platform;
   /** AWS account id, Azure subscription id, GCP project id. */
   scope: string;
   /** AWS region (Azure/GCP: '*' for all). */

@@ -10,13 +10,13 @@ export type WeekDay = z.infer<typeof weekDay>;
 
 const timeZone = z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Paris');
 
-export const repoTagSchema = z.object({
+export const repoTagSchema = z.strictObject({
   repo: z.string().min(1),
   /** Tag pattern; ".*" (all tags) follows NELSSEC's working code, qualys-cs-api.md §1.7 [C3/I]. */
   tag: z.string().default('.*'),
 });
 
-export const scheduleDeclSchema = z.object({
+export const scheduleDeclSchema = z.strictObject({
   /** Name without the managed prefix; the API name is `<namePrefix><name>`. */
   name: z.string().regex(/^[A-Za-z0-9._-]+$/),
   every: z.enum(['daily', 'weekly']).default('daily'),
@@ -30,12 +30,12 @@ export const scheduleDeclSchema = z.object({
 }).refine((s) => s.every === 'daily' || s.weekDay !== undefined, { message: 'weekly schedules need weekDay', path: ['weekDay'] });
 export type ScheduleDecl = z.infer<typeof scheduleDeclSchema>;
 
-export const registryDeclSchema = z.object({
+export const registryDeclSchema = z.strictObject({
   uri: z.string().url(),
   name: z.string().min(1).optional(),
   /** registryType as the API spells it (DOCS-REG-CREATE): AWS, Azure, GCP, GOOGLE_ARTIFACT_REGISTRY, JFrog, DockerHub, V2, V2_PRIVATE. */
   type: z.string().min(1),
-  aws: z.object({ accountId: z.string().regex(/^\d{12}$/), roleArn: z.string().startsWith('arn:'), region: z.string().min(1), accountType: z.enum(['Global', 'US_Gov']).default('Global') }).optional(),
+  aws: z.strictObject({ accountId: z.string().regex(/^\d{12}$/), roleArn: z.string().startsWith('arn:'), region: z.string().min(1), accountType: z.enum(['Global', 'US_Gov']).default('Global') }).optional(),
   /** Azure / GCP / Artifact Registry connector (created in Qualys beforehand). */
   connectorId: z.string().min(1).optional(),
   projectId: z.string().optional(),
@@ -47,7 +47,7 @@ export const registryDeclSchema = z.object({
 });
 export type RegistryDecl = z.infer<typeof registryDeclSchema>;
 
-export const qualysConfigSchema = z.object({
+export const qualysConfigSchema = z.strictObject({
   /** Qualys platform (gateway table in qualys-platforms.ts) or an explicit gateway URL. */
   platform: z.string().default('US2'),
   baseUrl: z.string().url().optional(),

@@ -22,6 +22,22 @@ export class ClusterNotFoundError extends SensorfleetError {
   }
 }
 
+/**
+ * The cluster exists but the sensor cannot be deployed there for a reason retrying will not fix
+ * (AKS cluster Stopped, GKE Autopilot without the partner allowlist, a private API server out of
+ * reach): recorded as skipped with the reason, never retried in a loop.
+ */
+export class ClusterSkippedError extends SensorfleetError {
+  override name = 'ClusterSkippedError';
+  constructor(
+    readonly cluster: string,
+    readonly reason: string,
+    readonly status?: string,
+  ) {
+    super(`cluster ${cluster} skipped: ${reason}`);
+  }
+}
+
 /** Input that can never succeed: reject, record, never retry. */
 export class InvalidInputError extends SensorfleetError {
   override name = 'InvalidInputError';

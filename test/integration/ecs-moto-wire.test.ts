@@ -130,7 +130,7 @@ describe('ECS adapter against moto (wire format)', () => {
   it('discovers clusters and names a missing one or an unconfigured account', async () => {
     const name = `wire-disc-${suffix}`;
     await ecs.send(new CreateClusterCommand({ clusterName: name }));
-    const refs = await adapter.discover({ scope: ACCOUNT, location: REGION });
+    const refs = await adapter.discover({ platform: 'aws-ecs', scope: ACCOUNT, location: REGION });
     expect(refs).toContainEqual(ref(name));
     await expect(adapter.connect(ref(`absent-${suffix}`))).rejects.toThrow(ClusterNotFoundError);
     await expect(adapter.connect({ ...ref(name), scope: '999999999999' })).rejects.toThrow(ConfigError);

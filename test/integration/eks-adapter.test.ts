@@ -51,7 +51,7 @@ describe('EKS adapter end to end through the AWS sandbox', () => {
     await expect(eks.connect(clusterRef)).rejects.toBeInstanceOf(ClusterNotReadyError);
 
     await new Promise((r) => setTimeout(r, 1_300));
-    const discovered = await eks.discover({ scope: sandbox.aws.accountId, location: sandbox.aws.region });
+    const discovered = await eks.discover({ platform: 'aws-eks', scope: sandbox.aws.accountId, location: sandbox.aws.region });
     expect(discovered.map(formatClusterRef)).toContain(ref);
 
     const connected = await eks.connect(clusterRef);
