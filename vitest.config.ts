@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { sandboxCa } from './test/sandbox/kube/tls';
+import { sandboxCa } from './test/sandbox/kube/tls.ts';
 
 // Every sandbox HTTPS server (Kubernetes, ARM, Entra, GKE, Google STS) is signed by the checkout's
 // sandbox CA; test workers trust it the way any Node process can be told to (read at process start).

@@ -7,6 +7,7 @@ import { clusterName, type EcsClusterKey } from './ecs-observe';
 import type { DaemonServiceView, EcsSchedulerSimulator } from './ecs-scheduler';
 import { faultAnswer, takeFault, type FrontFaults } from './faults';
 import type { MotoClients } from './moto-clients';
+import { SandboxWebIdentityIssuer } from './web-identity';
 
 /**
  * What AWS_ENDPOINT_URL points at in the sandbox: forwards every request to moto unchanged (method,
@@ -17,7 +18,8 @@ import type { MotoClients } from './moto-clients';
  *  - ECS DescribeServices of DAEMON services: counts, deployments and events from the scheduler
  *    simulator (moto reports desiredCount 0 and never schedules), deploymentConfiguration (moto drops it);
  *  - ECS ListTasks filters (moto ignores `serviceName`, returns stopped tasks and other clusters' tasks);
- *  - STS: remembers the credentials it hands out, so EKS tokens' signatures can be verified.
+ *  - STS: remembers the credentials it hands out, so EKS tokens' signatures can be verified;
+ *    plays GetWebIdentityToken (outbound identity federation, not in moto) with its own issuer keys.
  */
 export interface EksClusterBinding {
   endpoint: string;
@@ -40,6 +42,7 @@ export class AwsFront {
   faults: FrontFaults = {};
   readonly accounts: AccountResolver;
   readonly ledger = new CredentialLedger();
+  readonly webIdentity = new SandboxWebIdentityIssuer();
   private readonly eks = new Map<string, EksClusterBinding>();
   private readonly eksStatus = new Map<string, { status: EksStatus; untilMs?: number }>();
 
@@ -104,6 +107,13 @@ export class AwsFront {
       res.end(a.body);
       return;
     }
+    if (info.service === 'sts' && info.operation === 'GetWebIdentityToken') {
+      const a = await this.webIdentityToken(req, info, body);
+      entry.status = a.status;
+      res.writeHead(a.status, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(a.body) });
+      res.end(a.body);
+      return;
+    }
     const rewrite = await this.rewriterFor(req, info, entry);
     if (!rewrite) {
       entry.status = await forward(this.motoUrl, req, body, res);
@@ -119,6 +129,14 @@ export class AwsFront {
     headers['content-length'] = String(out.length);
     res.writeHead(answer.status, headers);
     res.end(out);
+  }
+
+  private async webIdentityToken(req: IncomingMessage, info: AwsRequestInfo, body: Buffer): Promise<{ status: number; body: string }> {
+    const accessKeyId = info.signedBy?.accessKeyId;
+    if (!accessKeyId) return { status: 403, body: '<ErrorResponse><Error><Code>MissingAuthenticationToken</Code><Message>Request is missing Authentication Token</Message></Error></ErrorResponse>' };
+    const identity = await this.accounts.identity(accessKeyId, info.signedBy?.region);
+    const form = new URLSearchParams(body.toString('utf8') || new URL(req.url ?? '/', 'http://front').search);
+    return this.webIdentity.answer(form, { ...identity, accessKeyId }, info.signedBy?.region ?? 'us-east-1');
   }
 
   private async rewriterFor(req: IncomingMessage, info: AwsRequestInfo, entry: FrontRequest): Promise<((body: Buffer) => Promise<Buffer>) | undefined> {
