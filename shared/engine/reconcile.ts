@@ -57,6 +57,25 @@ export async function assessCounted(ref: ClusterRef, deps: ReconcileDeps, option
 
 /** apply + verify (unless dry run or held), then record. */
 export async function finishCluster(x: AssessedCluster, deps: ReconcileDeps, options: ReconcileOptions): Promise<ReconcileRecord> {
+  try {
+    return await finishAndRecord(x, deps, options);
+  } finally {
+    releaseCluster(x);
+  }
+}
+
+/** Closes what connect opened (Kubernetes keep-alive sockets); a failure to close never fails the reconcile. */
+function releaseCluster(x: AssessedCluster): void {
+  const a = x.assessment;
+  if (a?.kind !== 'planned') return;
+  try {
+    a.adapter.release?.(a.connected);
+  } catch {
+    // nothing left to do for this cluster
+  }
+}
+
+async function finishAndRecord(x: AssessedCluster, deps: ReconcileDeps, options: ReconcileOptions): Promise<ReconcileRecord> {
   const result = await countCalls(x.counter, async () => {
     if (x.error || !x.assessment) return x.error ?? { outcome: 'failed' as const, message: 'not assessed' };
     try {

@@ -21,6 +21,8 @@ export interface PlatformAdapter<Handle = unknown, Observed = unknown, Action ex
   verify(cluster: ConnectedCluster<Handle>, desired: DesiredSensor, options: VerifyOptions): Promise<Coverage>;
   /** Names (and host names) of the nodes, for when a fast-path verify listed none and the node count changed. */
   listNodes?(cluster: ConnectedCluster<Handle>): Promise<Pick<Coverage, 'nodeNames' | 'hostnames'>>;
+  /** Releases what connect opened (kept-alive connections); the engine calls it once the cluster's reconcile ends. */
+  release?(cluster: ConnectedCluster<Handle>): void;
 }
 
 export interface DiscoveryScope {

@@ -79,7 +79,7 @@ export function createEksAdapter(options: { targets: AwsTarget[] }): EksAdapter 
         cached = { token: await eksBearerToken({ clusterName: ref.name, region, credentials }), at: Date.now() };
         return cached.token;
       };
-      const client = new KubeClient({ server: endpoint!, caPem: Buffer.from(caData!, 'base64').toString('utf8'), token });
+      const client = new KubeClient({ server: endpoint!, caPem: Buffer.from(caData!, 'base64').toString('utf8'), token, unauthorizedHint: 'check the cluster access entry for the sensorfleet role' });
       return {
         ref,
         status,
@@ -92,5 +92,6 @@ export function createEksAdapter(options: { targets: AwsTarget[] }): EksAdapter 
     plan: (desired, observed, planOptions) => kube.plan(desired, observed, planOptions),
     apply: (cluster, plan) => kube.apply(cluster, plan),
     verify: (cluster, desired, verifyOptions) => kube.verify(cluster, desired, verifyOptions),
+    release: (cluster) => kube.release(cluster),
   };
 }

@@ -8,12 +8,17 @@
  *   (PATCH application/apply-patch+yaml with a JSON body, fieldManager, force, dryRun=All),
  *   merge patch (application/merge-patch+json) and delete.
  * TLS is always verified against the cluster CA the cloud API reports; there is no switch to turn it off.
+ * The client authenticates with a bearer token, a TLS client certificate (AKS local accounts: the
+ * kubeconfig of listClusterUserCredential carries client-certificate-data/client-key-data), or both
+ * (https://kubernetes.io/docs/reference/access-authn-authz/authentication/#x509-client-certificates).
  * Every attempt has a timeout, goes through the one retry policy (429/5xx/connection errors, honouring
  * Retry-After) and is counted with recordApiCall.
  */
 import https from 'node:https';
+import { createSecureContext } from 'node:tls';
 import { recordApiCall } from '../../runtime/call-log';
 import { DEFAULT_RETRY, parseRetryAfter, withRetry, type RetryPolicy } from '../../runtime/retry';
+import { ConfigError, SensorfleetError } from '../../runtime/errors';
 import { KubeApiError, KubeConnectionError } from './errors';
 import { collectionPath, kindInfo, objectPath } from './resources';
 import { FIELD_MANAGER, type KubeObject, type ObjectRef } from './types';
@@ -24,7 +29,11 @@ export interface KubeClientConfig {
   /** PEM of the CA that signed the API server's certificate. */
   caPem: string;
   /** Bearer token, asked for on every attempt so short-lived tokens are refreshed by their provider. */
-  token: () => Promise<string>;
+  token?: () => Promise<string>;
+  /** TLS client certificate and its private key (PEM); presented in the TLS handshake. */
+  clientCertificate?: { certPem: string; keyPem: string };
+  /** Appended to a 401 error: what to check for this cloud, e.g. "check the cluster access entry for the sensorfleet role". */
+  unauthorizedHint?: string;
   timeoutMs?: number;
   retry?: RetryPolicy;
 }
@@ -60,7 +69,10 @@ export class KubeClient {
   constructor(private readonly config: KubeClientConfig) {
     this.base = new URL(config.server);
     if (this.base.protocol !== 'https:') throw new Error(`Kubernetes API server ${config.server} must be https`);
-    this.agent = new https.Agent({ ca: config.caPem, keepAlive: true, maxSockets: 4 });
+    const cert = config.clientCertificate;
+    if (!config.token && !cert) throw new ConfigError(`Kubernetes client for ${config.server}: give a bearer token provider or a client certificate (neither was given)`);
+    if (cert) checkClientCertificate(config.server, cert);
+    this.agent = new https.Agent({ ca: config.caPem, ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}), keepAlive: true, maxSockets: 4 });
     this.timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.retry = config.retry ?? DEFAULT_RETRY;
   }
@@ -123,7 +135,7 @@ export class KubeClient {
     }
   }
 
-  /** Closes kept-alive connections. */
+  /** Closes kept-alive connections (the engine calls this when a cluster's reconcile ends); idempotent. */
   close(): void {
     this.agent.destroy();
   }
@@ -144,9 +156,10 @@ export class KubeClient {
     const response = await withRetry(
       async () => {
         recordApiCall({ service: 'kubernetes', operation, mutating });
-        const res = await this.send(method, url, await this.config.token(), payload, send?.contentType);
+        const token = this.config.token ? await this.config.token() : undefined;
+        const res = await this.send(method, url, token, payload, send?.contentType);
         if (res.status >= 200 && res.status < 300) return res;
-        throw KubeApiError.fromResponse(method, url.pathname, res.status, res.body, retryAfterOf(res.headers['retry-after']));
+        throw KubeApiError.fromResponse(method, url.pathname, res.status, res.body, retryAfterOf(res.headers['retry-after']), this.config.unauthorizedHint);
       },
       classify,
       this.retry,
@@ -154,9 +167,9 @@ export class KubeClient {
     return (response.body ? JSON.parse(response.body) : {}) as T;
   }
 
-  private send(method: string, url: URL, token: string, payload: string | undefined, contentType: string | undefined): Promise<RawResponse> {
+  private send(method: string, url: URL, token: string | undefined, payload: string | undefined, contentType: string | undefined): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
-      const headers: Record<string, string | number> = { Accept: 'application/json', Authorization: `Bearer ${token}` };
+      const headers: Record<string, string | number> = { Accept: 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) };
       if (payload !== undefined) {
         headers['Content-Type'] = contentType ?? 'application/json';
         headers['Content-Length'] = Buffer.byteLength(payload);
@@ -177,6 +190,16 @@ export class KubeClient {
       if (payload !== undefined) req.write(payload);
       req.end();
     });
+  }
+}
+
+/** A certificate/key pair that does not load fails here with a clear message instead of at every TLS handshake. */
+function checkClientCertificate(server: string, cert: { certPem: string; keyPem: string }): void {
+  try {
+    createSecureContext({ cert: cert.certPem, key: cert.keyPem });
+  } catch (err) {
+    // OpenSSL's message names the problem (no start line, key values mismatch), never the key itself
+    throw new SensorfleetError(`Kubernetes client certificate for ${server} is not usable: ${(err as Error).message}`);
   }
 }
 

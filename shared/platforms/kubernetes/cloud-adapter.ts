@@ -32,5 +32,6 @@ export function kubernetesAdapter<H extends KubeHandle>(platform: Platform, load
     plan: (desired, observed, options) => kube.plan(desired, observed, options),
     apply: (cluster, plan) => kube.apply(cluster, plan),
     verify: (cluster, desired, options) => kube.verify(cluster, desired, options),
+    release: (cluster) => kube.release(cluster),
   };
 }

@@ -16,7 +16,8 @@ export class KubeApiError extends SensorfleetError {
     super(message);
   }
 
-  static fromResponse(method: string, path: string, status: number, body: string, retryAfterMs?: number): KubeApiError {
+  /** `unauthorizedHint`: what to check on a 401 for this cloud (the cloud adapter knows). */
+  static fromResponse(method: string, path: string, status: number, body: string, retryAfterMs?: number, unauthorizedHint?: string): KubeApiError {
     let parsed: { kind?: string; reason?: string; message?: string; details?: { retryAfterSeconds?: number } } | undefined;
     try {
       parsed = JSON.parse(body);
@@ -27,7 +28,7 @@ export class KubeApiError extends SensorfleetError {
     const reason = isStatus ? parsed?.reason : undefined;
     const text = isStatus && parsed?.message ? parsed.message : body.slice(0, 200).trim() || `HTTP ${status}`;
     const wait = retryAfterMs ?? (isStatus && parsed?.details?.retryAfterSeconds !== undefined ? parsed.details.retryAfterSeconds * 1000 : undefined);
-    const hint = status === 401 ? ' (the cluster refused our credentials: check the cluster access entry for the sensorfleet role)' : status === 403 ? ' (our identity lacks RBAC permission for this)' : '';
+    const hint = status === 401 ? ` (the cluster refused our credentials${unauthorizedHint ? `: ${unauthorizedHint}` : ''})` : status === 403 ? ' (our identity lacks RBAC permission for this)' : '';
     return new KubeApiError(`${method} ${path}: ${status}${reason ? ` ${reason}` : ''}: ${text}${hint}`, status, reason, wait);
   }
 }

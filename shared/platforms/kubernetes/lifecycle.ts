@@ -143,5 +143,9 @@ export function kubernetesOperations<H extends KubeHandle>() {
       const reuse = seen ? { daemonSet: seen.objects.find((o) => objectKey(o.ref) === objectKey(daemonSetRef(desired)))?.live, nodes: seen.nodes } : undefined;
       return verifyKubernetes(cluster.handle.kube, desired, options, reuse);
     },
+    release(cluster: ConnectedCluster<H>): void {
+      cluster.handle.observed = undefined;
+      cluster.handle.kube.close();
+    },
   };
 }

@@ -21,7 +21,7 @@ export interface WebIdentityCaller {
 interface SigningKey {
   kid: string;
   alg: 'RS256' | 'ES384';
-  privateKey: CryptoKey;
+  privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
   publicJwk: JWK;
 }
 
