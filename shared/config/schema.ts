@@ -29,7 +29,7 @@ export const sensorSchema = z.strictObject({
   /** Arguments after the mode flag (--k8s-mode / --ecs-mode) and runtime flag. */
   args: z.array(z.string()).default(['--registry-sensor', '--enable-console-logs']),
   resources: z
-    .object({
+    .strictObject({
       requests: z.strictObject({ cpu: quantity, memory: quantity }),
       limits: z.strictObject({ cpu: quantity, memory: quantity }),
     })
@@ -46,7 +46,7 @@ export const sensorSchema = z.strictObject({
   qualysPlatform: z.string().default('US2'),
   podUrl: z.string().url().optional(),
   ecs: z
-    .object({
+    .strictObject({
       cpu: z.number().int().positive().default(256),
       memory: z.number().int().positive().default(512),
       /** DAEMON services: 0 would stop every sensor of the cluster at once during an update. */
@@ -98,7 +98,7 @@ export const rolloutSchema = z.strictObject({
    * Qualys at the desired version (Qualys CS API), waited for up to deadlineSeconds.
    */
   checkInGate: z
-    .object({
+    .strictObject({
       enabled: z.boolean().default(false),
       deadlineSeconds: z.number().int().positive().default(900),
       pollSeconds: z.number().positive().default(30),
@@ -111,7 +111,7 @@ export const configSchema = z.strictObject({
   credentials: credentialsSchema.default(credentialsSchema.parse({})),
   skipTag: z.strictObject({ key: z.string(), value: z.string() }).default({ key: 'qualys-sensor', value: 'disabled' }),
   targets: z
-    .object({
+    .strictObject({
       aws: z.array(awsTargetSchema).default([]),
       azure: z.array(azureTargetSchema).default([]),
       gcp: z.array(gcpTargetSchema).default([]),
@@ -120,7 +120,7 @@ export const configSchema = z.strictObject({
   rollout: rolloutSchema.default(rolloutSchema.parse({})),
   state: z.strictObject({ tableName: z.string().min(1) }).default({ tableName: 'sensorfleet' }),
   queue: z
-    .object({ url: z.string().optional(), dlqUrl: z.string().optional() })
+    .strictObject({ url: z.string().optional(), dlqUrl: z.string().optional() })
     .default({}),
   /** Qualys CS API and hygiene (issue 3); the schema lives with the Qualys module. */
   qualys: qualysConfigSchema.default(qualysConfigSchema.parse({})),

@@ -52,7 +52,7 @@ export const qualysConfigSchema = z.strictObject({
   platform: z.string().default('US2'),
   baseUrl: z.string().url().optional(),
   auth: z
-    .object({
+    .strictObject({
       /** password: POST /auth; oauth: POST /auth/oidc with client credentials (tenant-dependent, [I]). */
       method: z.enum(['password', 'oauth']).default('password'),
       /** Secrets Manager secret: JSON {username, password} or {clientId, clientSecret}. */
@@ -68,10 +68,10 @@ export const qualysConfigSchema = z.strictObject({
   /** Longest rate-limit pause a run accepts before it stops and leaves the rest for the next run. */
   maxRateLimitWaitSeconds: z.number().int().positive().default(600),
   retry: z
-    .object({ attempts: z.number().int().min(1).default(6), baseDelayMs: z.number().int().positive().default(500), maxDelayMs: z.number().int().positive().default(20_000) })
+    .strictObject({ attempts: z.number().int().min(1).default(6), baseDelayMs: z.number().int().positive().default(500), maxDelayMs: z.number().int().positive().default(20_000) })
     .default({ attempts: 6, baseDelayMs: 500, maxDelayMs: 20_000 }),
   staleSensors: z
-    .object({
+    .strictObject({
       enabled: z.boolean().default(true),
       olderThanDays: z.number().positive().default(30),
       maxDeletesPerRun: z.number().int().min(0).default(500),
@@ -79,13 +79,13 @@ export const qualysConfigSchema = z.strictObject({
     })
     .default({ enabled: true, olderThanDays: 30, maxDeletesPerRun: 500, batchSize: 100 }),
   schedules: z
-    .object({
+    .strictObject({
       /** Schedules whose name starts with this are ours; nothing else is ever changed or deleted. */
       namePrefix: z.string().min(1).default('sensorfleet-'),
       registries: z.array(registryDeclSchema).default([]),
       /** Also declare the ECR registry of every configured AWS account/region (targets.aws). */
       ecrFromTargets: z
-        .object({
+        .strictObject({
           enabled: z.boolean().default(false),
           /** Role in each account that Qualys assumes to read ECR (trust: Qualys account + external id). */
           roleName: z.string().min(1).default('sensorfleet-qualys-registry-scan'),
