@@ -67,6 +67,20 @@ export interface PlannedAction {
   target: string;
   /** Why, in one human sentence: "image differs: want qualys/qcs-sensor:1.35.0-0, have 1.34.1-0". */
   reason: string;
+  /** The field differences behind an update, for diffs (`plan`); absent for creates and findings. */
+  changes?: FieldChange[];
+}
+
+/** One field an action changes: its path, the live value and the wanted one. Secret values are never carried. */
+export interface FieldChange {
+  /** e.g. spec.template.spec.containers[qualys-container-sensor].image */
+  path: string;
+  /** Absent: the field is not set now. */
+  from?: unknown;
+  /** Absent: the field is removed. */
+  to?: unknown;
+  /** A secret (or a value that may be one): it changes, and neither value is shown. */
+  secret?: boolean;
 }
 
 export interface ClusterPlan<Action extends PlannedAction = PlannedAction> {
@@ -85,6 +99,8 @@ export interface ApplyOutcome {
 export interface VerifyOptions {
   deadlineMs: number;
   pollMs: number;
+  /** Called after each poll of a rollout wait that is not finished yet (CLI progress). */
+  onProgress?: (p: { updated: number; total: number; message: string }) => void;
 }
 
 export type RolloutState = 'complete' | 'progressing' | 'stuck';
@@ -95,11 +111,21 @@ export interface UncoveredNode {
   reason: string;
 }
 
+/** A node the sensor cannot run on (operating system or CPU architecture its image does not support). */
+export interface OutOfScopeNode {
+  node: string;
+  /** e.g. "kubernetes.io/os=windows: the sensor image supports linux only" */
+  reason: string;
+}
+
 /** Coverage per node, not a count: every schedulable node / ACTIVE instance runs a ready sensor of the current revision. */
 export interface Coverage {
+  /** Schedulable nodes in scope; out-of-scope nodes are not counted. */
   total: number;
   covered: number;
   uncovered: UncoveredNode[];
+  /** Nodes outside the sensor image's operating systems / architectures: neither covered nor uncovered. Absent when none. */
+  outOfScope?: OutOfScopeNode[];
   rollout: { state: RolloutState; message: string };
   /** The sensor version the covered nodes run. */
   sensorVersion?: string;

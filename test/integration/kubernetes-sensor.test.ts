@@ -13,7 +13,8 @@ import { kubernetesOperations, observeKubernetes, verifyKubernetes, type KubeHan
 import { planKubernetes } from '../../shared/platforms/kubernetes/plan';
 import type { ConnectedCluster, DesiredSensor } from '../../shared/platforms/types';
 import { CallCounter, countCalls } from '../../shared/runtime/call-log';
-import { FakeKubeApiServer, type FakeKubeCluster, type NodeSpec } from '../sandbox/kube';
+import { FakeKubeApiServer, WINDOWS_NODE_TAINT, type FakeKubeCluster, type NodeSpec } from '../sandbox/kube';
+import { createCa } from '../sandbox/kube/tls';
 
 const run = promisify(execFile);
 const CREDS = { activationId: 'itest-activation-7e21', customerId: 'itest-customer-03b9' };
@@ -144,6 +145,85 @@ describe('Kubernetes module against the sandbox API server', () => {
     expect(podsAfter.some((p) => podsBefore.includes(p))).toBe(false);
     // the stamp is kept on later applies: back in sync, nothing written
     expect((await reconcile(main.client, desired, main.id)).plan.actions).toEqual([]);
+  });
+});
+
+describe('mixed clusters: nodes outside the sensor image\'s OS/architecture are out of scope', () => {
+  const desired = desiredWith();
+  let mixed: ReturnType<typeof newCluster>;
+
+  beforeAll(() => {
+    // AKS-style: Linux amd64 system pool, an arm64 pool, a Windows pool (AKS adds no taint to it) and a
+    // GKE-style Windows node with the taint GKE adds (the sensor tolerates every NoSchedule taint anyway)
+    mixed = newCluster([
+      { name: 'aks-system-0' },
+      { name: 'aks-arm64-0', arch: 'arm64' },
+      { name: 'akswin000000', os: 'windows' },
+      { name: 'gke-win-pool-0', os: 'windows', taints: [WINDOWS_NODE_TAINT] },
+    ]);
+  });
+
+  it('the DaemonSet runs only on Linux amd64/arm64 nodes; Windows nodes are listed out of scope, not uncovered', async () => {
+    await reconcile(mixed.client, desired, mixed.id);
+    const coverage = await verifyKubernetes(mixed.client, desired, FAST);
+    expect(coverage).toMatchObject({ total: 2, covered: 2, uncovered: [], nodeNames: ['aks-arm64-0', 'aks-system-0'] });
+    expect(coverage.outOfScope).toEqual([
+      { node: 'akswin000000', reason: 'kubernetes.io/os=windows: the sensor image supports linux only' },
+      { node: 'gke-win-pool-0', reason: 'kubernetes.io/os=windows: the sensor image supports linux only' },
+    ]);
+    expect(coverage.rollout.state).toBe('complete');
+    const ds = mixed.cluster.get('apps/v1', 'DaemonSet', 'qualys-sensor', 'qualys-container-sensor');
+    expect(ds.status).toMatchObject({ desiredNumberScheduled: 2, numberAvailable: 2, numberMisscheduled: 0 });
+    expect(mixed.cluster.list('v1', 'Pod', 'qualys-sensor').map((p) => p.spec.nodeName).sort()).toEqual(['aks-arm64-0', 'aks-system-0']);
+  });
+
+  it('in sync on a mixed cluster: answered from DaemonSet status (one read per object + one node list, no pod list, zero writes)', async () => {
+    const before = mixed.cluster.requests.length;
+    const ops = kubernetesOperations<KubeHandle>();
+    const connected: ConnectedCluster<KubeHandle> = { ref: { platform: 'azure-aks', scope: '00000000-0000-0000-0000-0000000000aa', location: 'rg-mixed', name: mixed.id }, status: 'Succeeded', tags: {}, handle: { kube: mixed.client } };
+    const observed = await ops.observe(connected, desired, mixed.id);
+    const plan = ops.plan(desired, observed, {});
+    const coverage = await ops.verify(connected, desired, FAST);
+    const requests = mixed.cluster.requests.slice(before);
+    expect(plan.actions).toEqual([]);
+    expect(requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(requests).toHaveLength(12 + 1);
+    expect(requests.filter((r) => r.path.endsWith('/nodes'))).toHaveLength(1);
+    expect(requests.some((r) => r.path.endsWith('/pods'))).toBe(false);
+    expect(coverage).toMatchObject({ total: 2, covered: 2, uncovered: [] });
+    expect(coverage.outOfScope?.map((o) => o.node)).toEqual(['akswin000000', 'gke-win-pool-0']);
+  });
+
+  it('architectures narrowed in config: arm64 nodes become out of scope and their pods are removed by the controller', async () => {
+    const amd64Only = desiredWith({ nodeSelection: { architectures: ['amd64'] } });
+    const { plan } = await reconcile(mixed.client, amd64Only, mixed.id);
+    expect(plan.actions.map((a) => a.reason)).toEqual([
+      'DaemonSet qualys-sensor/qualys-container-sensor: spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms differs (want node affinity kubernetes.io/os in (linux), kubernetes.io/arch in (amd64), have node affinity kubernetes.io/os in (linux), kubernetes.io/arch in (amd64,arm64))',
+    ]);
+    const coverage = await verifyKubernetes(mixed.client, amd64Only, FAST);
+    expect(coverage).toMatchObject({ total: 1, covered: 1, uncovered: [] });
+    expect(coverage.outOfScope).toContainEqual({ node: 'aks-arm64-0', reason: 'kubernetes.io/arch=arm64: the sensor image supports amd64 only' });
+    await mixed.cluster.settle();
+    expect(mixed.cluster.list('v1', 'Pod', 'qualys-sensor').map((p) => p.spec.nodeName)).toEqual(['aks-system-0']);
+    await reconcile(mixed.client, desired, mixed.id);
+  });
+
+  it('a foreign nodeSelector that excludes in-scope nodes: those are uncovered with the reason, without waiting for the deadline', async () => {
+    const { cluster, client, id } = newCluster([{ name: 'pool-a-0', labels: { pool: 'a' } }, { name: 'pool-b-0', labels: { pool: 'b' } }]);
+    await reconcile(client, desired, id);
+    await kubectl(cluster, 'patch', 'daemonset', '-n', 'qualys-sensor', 'qualys-container-sensor', '--type', 'merge', '-p', JSON.stringify({ spec: { template: { spec: { nodeSelector: { pool: 'a' } } } } }));
+    await cluster.settle();
+    const started = Date.now();
+    const coverage = await verifyKubernetes(client, desired, { deadlineMs: 5_000, pollMs: 100 });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(coverage).toMatchObject({ total: 2, covered: 1 });
+    expect(coverage.uncovered).toEqual([{ node: 'pool-b-0', reason: 'not selected by the sensor DaemonSet: its nodeSelector/node affinity excludes this node (not set by sensorfleet)' }]);
+    expect(coverage.outOfScope).toBeUndefined();
+    // and the plan names the edit for a person (server-side apply cannot remove another manager's field)
+    const { plan } = await reconcile(client, desired, id);
+    expect(plan.actions.map((a) => [a.type, a.reason])).toEqual([
+      ['finding', 'DaemonSet qualys-sensor/qualys-container-sensor: drift not owned by sensorfleet: nodeSelector pool=a (limits the nodes the sensor runs on); remove it by hand or find who added it'],
+    ]);
   });
 });
 
@@ -288,15 +368,10 @@ describe('Kubernetes client', () => {
     expect(invalid.status).toBe(422);
   });
 
-  it('verifies TLS against the given CA only', async () => {
+  it('verifies TLS against the given CA only (not the process-wide store that trusts the sandbox CA)', async () => {
     const { cluster } = newCluster([{ name: 'n1' }]);
-    const otherCa = (await FakeKubeApiServer.start());
-    try {
-      const client = new KubeClient({ server: cluster.endpoint, caPem: otherCa.caPem, token: async () => token, retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
-      await expect(client.list('v1', 'Node')).rejects.toThrow(/certificate/);
-    } finally {
-      await otherCa.stop();
-    }
+    const client = new KubeClient({ server: cluster.endpoint, caPem: createCa('some-other-cluster-ca').certPem, token: async () => token, retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+    await expect(client.list('v1', 'Node')).rejects.toThrow(/certificate/);
   });
 
   it('server-side apply dryRun=All changes nothing and is not counted as a write', async () => {

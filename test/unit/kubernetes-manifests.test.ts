@@ -134,6 +134,44 @@ describe('Kubernetes manifests', () => {
     expect(() => new DaemonSet(ds as any).validate()).not.toThrow();
   });
 
+  it('selects only nodes whose OS and architecture the sensor image supports (required node affinity)', () => {
+    const pod = daemonSet(desiredWith()).spec.template.spec;
+    expect(pod.nodeSelector).toBeUndefined();
+    expect(pod.affinity).toEqual({
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In', values: ['linux'] }, { key: 'kubernetes.io/arch', operator: 'In', values: ['amd64', 'arm64'] }] }],
+        },
+      },
+    });
+    const amd64Only = daemonSet(desiredWith({ nodeSelection: { architectures: ['amd64'] } }));
+    expect(amd64Only.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions).toEqual([
+      { key: 'kubernetes.io/os', operator: 'In', values: ['linux'] },
+      { key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] },
+    ]);
+    expect(() => new DaemonSet(amd64Only as any).validate()).not.toThrow();
+  });
+
+  it('GKE Autopilot with a partner allowlist: the pod template names the WorkloadAllowlist, nothing else changes', () => {
+    const plain = buildSensorObjects(desiredWith());
+    const ap = buildSensorObjects(desiredWith(), { autopilot: { matchingAllowlist: 'qualys-sensor-allowlist-v1' } });
+    const ds = ap.find((o) => o.kind === 'DaemonSet')!;
+    expect(ds.spec.template.metadata.labels['cloud.google.com/matching-allowlist']).toBe('qualys-sensor-allowlist-v1');
+    expect(ds.spec.selector).toEqual(plain.find((o) => o.kind === 'DaemonSet')!.spec.selector);
+    expect(() => new DaemonSet(ds as any).validate()).not.toThrow();
+    const { labels: _l, ...apTemplateRest } = ds.spec.template.metadata;
+    const { labels: _p, ...plainTemplateRest } = plain.find((o) => o.kind === 'DaemonSet')!.spec.template.metadata;
+    expect(apTemplateRest).toEqual(plainTemplateRest);
+    expect(ap.filter((o) => o.kind !== 'DaemonSet')).toEqual(plain.filter((o) => o.kind !== 'DaemonSet'));
+  });
+
+  it('node selection config: GOARCH names only, never empty, no unknown keys', () => {
+    expect(() => configSchema.parse({ sensor: { nodeSelection: { architectures: ['x86_64'] } } })).toThrow(/architectures/);
+    expect(() => configSchema.parse({ sensor: { nodeSelection: { operatingSystems: [] } } })).toThrow(/operatingSystems/);
+    expect(() => configSchema.parse({ sensor: { nodeSelection: { arch: ['amd64'] } } })).toThrow(/arch/);
+    expect(configSchema.parse({}).sensor.nodeSelection).toEqual({ operatingSystems: ['linux'], architectures: ['amd64', 'arm64'] });
+  });
+
   it('namespace admits the privileged sensor (PSA) and RBAC lets it run scan pods/jobs like the vendor chart', () => {
     const ns = objects.find((o) => o.kind === 'Namespace')!;
     expect(ns.metadata.labels!['pod-security.kubernetes.io/enforce']).toBe('privileged');

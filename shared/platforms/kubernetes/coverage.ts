@@ -8,6 +8,7 @@
  */
 import type { UncoveredNode } from '../types';
 import { imageVersion, SENSOR_NAME } from './manifests';
+import { templateSelectsNode } from './scope';
 import type { KubeObject } from './types';
 
 export interface Taint {
@@ -125,9 +126,12 @@ function affinityNode(pod: KubeObject): string | undefined {
   return undefined;
 }
 
+const NOT_SELECTED = 'not selected by the sensor DaemonSet';
+
 function noPodReason(node: KubeObject, ds: KubeObject): string {
   const taint = untoleratedTaint(node, daemonSetTolerations(ds));
   if (taint) return `taint ${describeTaint(taint)} not tolerated by the sensor DaemonSet`;
+  if (!templateSelectsNode(ds.spec?.template?.spec, node)) return `${NOT_SELECTED}: its nodeSelector/node affinity excludes this node (not set by sensorfleet)`;
   return 'no sensor pod on this node (the DaemonSet controller has not created one yet)';
 }
 
@@ -152,6 +156,11 @@ function podProblem(pod: KubeObject, generation: string, events: KubeObject[]): 
 function lastExit(status: any): string {
   const t = status?.lastState?.terminated;
   return t ? `, last exit ${t.exitCode ?? '?'}${t.reason ? ` ${t.reason}` : ''}` : '';
+}
+
+/** Uncovered for a reason that waiting will not change: an untolerated taint, a placement that excludes the node. */
+export function waitingWontHelp(reason: string): boolean {
+  return reason.startsWith('taint ') || reason.startsWith(NOT_SELECTED);
 }
 
 /** True when the pod's status alone does not say why it waits (ContainerCreating without a message). */

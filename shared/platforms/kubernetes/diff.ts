@@ -10,10 +10,11 @@
  *   - list-maps matched by key, not position (containers, env, volumes by name, volumeMounts by
  *     mountPath, container ports by containerPort/protocol); other lists are atomic and compared whole.
  * Separately, `foreignAdditions` reports security-relevant things someone else added to our DaemonSet
- * (extra containers, env, mounts, hostPath volumes), using managedFields to tell them from elements we
+ * (extra containers, env, mounts, hostPath volumes, a nodeSelector), using managedFields to tell them from elements we
  * applied earlier: server-side apply cannot remove fields another manager owns, so they are reported,
  * never silently kept (Flux helm-controller #896).
  */
+import type { FieldChange } from '../types';
 import { sameQuantity } from './quantity';
 import { describeRef, FIELD_MANAGER, refOf, type KubeObject } from './types';
 
@@ -126,11 +127,28 @@ function isPlainObject(v: unknown): v is Record<string, any> {
 export function describeDifference(obj: KubeObject, d: FieldDifference): string {
   const what = describeRef(refOf(obj));
   if (d.secret) return `${what}: ${d.path} differs`;
-  if (d.kind === 'missing') return `${what}: ${d.path} missing (want ${show(d.want)})`;
-  return `${what}: ${d.path} differs (want ${show(d.want)}, have ${show(d.have)})`;
+  if (d.kind === 'missing') return `${what}: ${d.path} missing (want ${show(d.want, d.path)})`;
+  return `${what}: ${d.path} differs (want ${show(d.want, d.path)}, have ${show(d.have, d.path)})`;
 }
 
-function show(v: unknown): string {
+function show(v: unknown, path: string): string {
+  const terms = path.endsWith('.affinity') ? (v as any)?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms : path.endsWith('.nodeSelectorTerms') ? v : undefined;
+  if (Array.isArray(terms)) return `node affinity ${describeTerms(terms)}`;
+  return shorten(v);
+}
+
+/** Node selector terms in label-selector syntax: "kubernetes.io/os in (linux), kubernetes.io/arch in (amd64,arm64)". */
+function describeTerms(terms: any[]): string {
+  const req = (e: any) => {
+    const op = String(e?.operator ?? '');
+    if (op === 'Exists') return String(e?.key);
+    if (op === 'DoesNotExist') return `!${e?.key}`;
+    return `${e?.key} ${op.toLowerCase()} (${(e?.values ?? []).join(',')})`;
+  };
+  return terms.map((t) => [...(t?.matchExpressions ?? []), ...(t?.matchFields ?? [])].map(req).join(', ') || '(empty term)').join(' or ');
+}
+
+function shorten(v: unknown): string {
   const text = typeof v === 'string' ? v : JSON.stringify(v);
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
@@ -157,7 +175,7 @@ const byName = (name: unknown) => `k:${JSON.stringify({ name })}`;
 
 /**
  * Security-relevant additions another manager made to our DaemonSet's pod template: containers,
- * hostPath volumes, env and mounts in our container that we did not put there.
+ * hostPath volumes, env and mounts in our container, nodeSelector labels that we did not put there.
  */
 export function foreignAdditions(desired: KubeObject, live: KubeObject): string[] {
   const want = desired.spec?.template?.spec ?? {};
@@ -170,6 +188,10 @@ export function foreignAdditions(desired: KubeObject, live: KubeObject): string[
       if (ours.has(c?.name) || ownedByUs(live, [...POD_SPEC, `f:${field}`, byName(c?.name)])) continue;
       found.push(`extra ${field === 'containers' ? 'container' : field.replace(/s$/, '')} "${c?.name}" (image ${c?.image})`);
     }
+  }
+  // a placement rule someone added narrows the nodes the sensor runs on
+  for (const [k, v] of Object.entries<string>(have.nodeSelector ?? {})) {
+    if (want.nodeSelector?.[k] === undefined && !ownedByUs(live, [...POD_SPEC, 'f:nodeSelector', `f:${k}`])) found.push(`nodeSelector ${k}=${v} (limits the nodes the sensor runs on)`);
   }
   const ourVolumes = names(want.volumes);
   for (const v of have.volumes ?? []) {
@@ -192,4 +214,9 @@ export function foreignAdditions(desired: KubeObject, live: KubeObject): string[
     }
   }
   return found;
+}
+
+/** The differences as the structured changes a plan's diff shows (live value → wanted); Secret data never carries values. */
+export function fieldChanges(diffs: FieldDifference[]): FieldChange[] {
+  return diffs.map((d) => (d.secret ? { path: d.path, secret: true } : { path: d.path, ...(d.have !== undefined && d.have !== null ? { from: d.have } : {}), to: d.want }));
 }

@@ -28,7 +28,8 @@ export class KubeApiError extends SensorfleetError {
     const reason = isStatus ? parsed?.reason : undefined;
     const text = isStatus && parsed?.message ? parsed.message : body.slice(0, 200).trim() || `HTTP ${status}`;
     const wait = retryAfterMs ?? (isStatus && parsed?.details?.retryAfterSeconds !== undefined ? parsed.details.retryAfterSeconds * 1000 : undefined);
-    const hint = status === 401 ? ` (the cluster refused our credentials${unauthorizedHint ? `: ${unauthorizedHint}` : ''})` : status === 403 ? ' (our identity lacks RBAC permission for this)' : '';
+    const admission = /admission webhook "[^"]+" denied the request/.test(text);
+    const hint = status === 401 ? ` (the cluster refused our credentials${unauthorizedHint ? `: ${unauthorizedHint}` : ''})` : status === 403 && !admission ? ' (our identity lacks RBAC permission for this)' : '';
     return new KubeApiError(`${method} ${path}: ${status}${reason ? ` ${reason}` : ''}: ${text}${hint}`, status, reason, wait);
   }
 }
@@ -36,4 +37,29 @@ export class KubeApiError extends SensorfleetError {
 /** No answer (refused, reset, timed out); retried by the client, thrown after the last attempt. */
 export class KubeConnectionError extends SensorfleetError {
   override name = 'KubeConnectionError';
+}
+
+/** GKE Warden's denial (GKE Autopilot's admission webhook), as the API server relays it. */
+export function isWardenDenial(err: unknown): err is KubeApiError {
+  return err instanceof KubeApiError && err.status === 403 && /GKE Warden rejected the request/.test(err.message);
+}
+
+/**
+ * GKE Autopilot refused the sensor workload. Retrying changes nothing until someone installs or fixes the
+ * allowlist or the configuration, so the failure is terminal: recorded with the reason, never retried in
+ * a loop (a work item goes to the DLQ at once).
+ */
+export class AutopilotRejectedError extends SensorfleetError {
+  override name = 'AutopilotRejectedError';
+  override readonly terminal = true;
+  readonly reason: string;
+  constructor(cluster: string, target: string, denial: KubeApiError, allowlist: string | undefined) {
+    const constraints = [...new Set([...denial.message.matchAll(/\[denied by ([a-z0-9-]+)\]/g)].map((m) => m[1]))];
+    const what = `GKE Autopilot (Warden) rejected ${target}${constraints.length ? ` for ${constraints.join(', ')}` : ''}`;
+    const todo = allowlist
+      ? `the WorkloadAllowlist "${allowlist}" is not installed on this cluster or does not admit this sensor version; check \`kubectl get workloadallowlist ${allowlist}\` and the AllowlistSynchronizer's status`
+      : 'the sensor needs the Autopilot partner allowlist: install it with an AllowlistSynchronizer and set targets.gcp[].autopilotAllowlist';
+    super(`cluster ${cluster}: ${what}: ${todo}`);
+    this.reason = `${what}: ${todo}`;
+  }
 }

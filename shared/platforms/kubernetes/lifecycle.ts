@@ -4,31 +4,39 @@
  *
  * Request budget for an in-sync cluster (DESIGN §7): observe reads each managed object once and lists
  * nodes once; verify reuses both and answers from the DaemonSet's status when it proves every eligible
- * node runs an available pod of the current revision. Pods are listed only when it does not.
+ * node runs an available pod of the current revision. Pods are listed only when it does not. Nodes
+ * outside the sensor image's OS/architecture selection are out of scope (scope.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApplyOutcome, ClusterPlan, ConnectedCluster, Coverage, DesiredSensor, PlanOptions, VerifyOptions } from '../types';
 import { applyKubernetesPlan } from './apply';
 import type { KubeClient } from './client';
-import { daemonSetTolerations, isSchedulable, needsEvents, nodeCoverage, nodeNamesOf, untoleratedTaint } from './coverage';
+import { daemonSetTolerations, isSchedulable, needsEvents, nodeCoverage, nodeNamesOf, untoleratedTaint, waitingWontHelp } from './coverage';
 import { daemonSetRollout, type RolloutHealth } from './health';
 import { buildSensorObjects, daemonSet as desiredDaemonSet, NAME_LABEL, SENSOR_NAME } from './manifests';
 import { objectKey, planKubernetes, sensorVersionOf, type KubeAction, type KubeObserved } from './plan';
-import { refOf, type KubeObject, type ObjectRef } from './types';
+import { splitByScope, templateSelectsNode } from './scope';
+import { refOf, type ClusterProfile, type KubeObject, type ObjectRef } from './types';
 
 export interface KubeHandle {
   kube: KubeClient;
   /** What observe read, reused by verify when nothing was applied in between. */
   observed?: KubeObserved;
+  /** GKE Autopilot with a configured partner allowlist (set by the GKE adapter): the WorkloadAllowlist the pods name. */
+  autopilot?: ClusterProfile['autopilot'];
 }
 
-export async function observeKubernetes(client: KubeClient, cluster: string, desired: DesiredSensor, now: Date = new Date()): Promise<KubeObserved> {
-  const refs = buildSensorObjects(desired).map(refOf);
+export async function observeKubernetes(client: KubeClient, cluster: string, desired: DesiredSensor, now: Date = new Date(), profile: ClusterProfile = {}): Promise<KubeObserved> {
+  const refs = buildSensorObjects(desired, profile).map(refOf);
   const [objects, nodes] = await Promise.all([
     Promise.all(refs.map(async (ref) => ({ ref, live: await client.get(ref) }))),
     client.list('v1', 'Node'),
   ]);
-  return { cluster, observedAt: now.toISOString(), objects: objects.map((o) => (o.live ? o : { ref: o.ref })), nodes };
+  return { cluster, observedAt: now.toISOString(), objects: objects.map((o) => (o.live ? o : { ref: o.ref })), nodes, ...(profile.autopilot ? { profile } : {}) };
+}
+
+function profileOf(handle: KubeHandle): ClusterProfile {
+  return handle.autopilot ? { autopilot: handle.autopilot } : {};
 }
 
 export function daemonSetRef(desired: DesiredSensor): ObjectRef {
@@ -36,9 +44,10 @@ export function daemonSetRef(desired: DesiredSensor): ObjectRef {
 }
 
 /**
- * Polls until every schedulable node is covered, or the deadline passes (then 'stuck' with the
- * reason). Nodes whose only problem is an untolerated taint will not change by waiting, so they do not
- * hold the wait.
+ * Polls until every schedulable node in scope is covered, or the deadline passes (then 'stuck' with the
+ * reason). Nodes whose OS/architecture the sensor image does not support are out of scope: listed with
+ * the reason, not counted. Nodes whose only problem is an untolerated taint (or a foreign placement rule
+ * that excludes them) will not change by waiting, so they do not hold the wait.
  */
 export async function verifyKubernetes(
   client: KubeClient,
@@ -48,9 +57,12 @@ export async function verifyKubernetes(
 ): Promise<Coverage> {
   const deadline = Date.now() + options.deadlineMs;
   const dsRef = daemonSetRef(desired);
+  const selection = desired.config.sensor.nodeSelection;
   for (let poll = 0; ; poll++) {
     const first = poll === 0 && reuse !== undefined;
-    const [ds, nodes] = first ? [reuse.daemonSet, reuse.nodes] : await Promise.all([client.get(dsRef), client.list('v1', 'Node')]);
+    const [ds, allNodes] = first ? [reuse.daemonSet, reuse.nodes] : await Promise.all([client.get(dsRef), client.list('v1', 'Node')]);
+    const { inScope: nodes, outOfScope } = splitByScope(allNodes, selection);
+    const scope = outOfScope.length > 0 ? { outOfScope } : {};
     const expired = Date.now() >= deadline;
     if (!ds) {
       const schedulable = nodes.filter(isSchedulable);
@@ -59,16 +71,17 @@ export async function verifyKubernetes(
           total: schedulable.length,
           covered: 0,
           uncovered: schedulable.map((n) => ({ node: n.metadata.name, reason: `no sensor DaemonSet ${dsRef.namespace}/${dsRef.name}` })),
+          ...scope,
           rollout: { state: schedulable.length === 0 ? 'complete' : 'stuck', message: `DaemonSet ${dsRef.namespace}/${dsRef.name} does not exist` },
           nodeNames: nodeNamesOf(schedulable),
         };
       }
     } else {
       const rollout = daemonSetRollout(ds);
-      if (fullyCoveredByStatus(ds, nodes, rollout)) {
+      if (fullyCoveredByStatus(ds, allNodes, nodes, rollout)) {
         const schedulable = nodes.filter(isSchedulable);
         const version = sensorVersionOf(ds);
-        return { total: schedulable.length, covered: schedulable.length, uncovered: [], rollout, nodeNames: nodeNamesOf(schedulable), ...(version ? { sensorVersion: version } : {}) };
+        return { total: schedulable.length, covered: schedulable.length, uncovered: [], ...scope, rollout, nodeNames: nodeNamesOf(schedulable), ...(version ? { sensorVersion: version } : {}) };
       }
       const pods = await client.list('v1', 'Pod', { namespace: dsRef.namespace, labelSelector: selectorOf(ds) });
       const events = pods.some(needsEvents) ? await client.list('v1', 'Event', { namespace: dsRef.namespace, fieldSelector: 'type=Warning,involvedObject.kind=Pod' }) : [];
@@ -76,42 +89,49 @@ export async function verifyKubernetes(
       // Done when every schedulable node runs a ready pod of the current generation, apart from nodes
       // whose taint we do not tolerate (waiting will not change those). The controller's counts alone
       // are not the test: NotReady or cordoned nodes can hold them back forever (kubernetes#63465).
-      const done = c.uncovered.every((u) => u.reason.startsWith('taint '));
+      const done = c.uncovered.every((u) => waitingWontHelp(u.reason));
       if (done || expired) {
         const waited = `not finished within ${Math.round(options.deadlineMs / 1000)} s`;
-        const stuckWhy = c.uncovered.filter((u) => !u.reason.startsWith('taint ')).slice(0, 3).map((u) => `${u.node}: ${u.reason}`).join('; ');
+        const stuckWhy = c.uncovered.filter((u) => !waitingWontHelp(u.reason)).slice(0, 3).map((u) => `${u.node}: ${u.reason}`).join('; ');
         const message = rollout.state === 'complete' ? rollout.message : `every schedulable node runs the current sensor; ${rollout.message} (the others are on nodes that are not Ready or are cordoned)`;
         return {
           total: c.total,
           covered: c.covered,
           uncovered: c.uncovered,
+          ...scope,
           rollout: done ? { state: 'complete', message } : { state: 'stuck', message: `${rollout.message}; ${waited}${stuckWhy ? `; ${stuckWhy}` : ''}` },
           nodeNames: c.nodeNames,
           ...(c.sensorVersion ? { sensorVersion: c.sensorVersion } : {}),
         };
       }
+      options.onProgress?.({ updated: c.covered, total: c.total, message: rollout.message });
     }
     await sleep(Math.max(0, Math.min(options.pollMs, deadline - Date.now())));
   }
 }
 
 /**
- * The status fast path: the rollout is complete, no schedulable node has a taint we do not tolerate,
- * and the controller's own count of eligible nodes equals ours with every one updated and available.
- * Then every schedulable node runs an available pod of the current revision without listing pods.
+ * The status fast path: the rollout is complete, no schedulable node in scope has a taint we do not
+ * tolerate, the DaemonSet's placement (nodeSelector + required node affinity) selects exactly the nodes
+ * in scope, and the controller's own count of eligible nodes equals ours with every one updated and
+ * available. Then every schedulable node in scope runs an available pod of the current revision,
+ * without listing pods. The controller counts a node as desired when the pod's placement matches it
+ * and its taints are tolerated (pkg/controller/daemon: NodeShouldRunDaemonPod), which is our `eligible`.
  */
-function fullyCoveredByStatus(ds: KubeObject, nodes: KubeObject[], rollout: RolloutHealth): boolean {
+function fullyCoveredByStatus(ds: KubeObject, allNodes: KubeObject[], inScope: KubeObject[], rollout: RolloutHealth): boolean {
   if (rollout.state !== 'complete') return false;
+  const podSpec = ds.spec?.template?.spec;
+  const inScopeNames = new Set(inScope.map((n) => n.metadata.name));
+  if (allNodes.some((n) => templateSelectsNode(podSpec, n) !== inScopeNames.has(n.metadata.name))) return false;
   const tolerations = daemonSetTolerations(ds);
-  const eligible = nodes.filter((n) => !untoleratedTaint(n, tolerations));
-  if (nodes.some((n) => isSchedulable(n) && untoleratedTaint(n, tolerations))) return false;
-  if (ds.spec?.template?.spec?.nodeSelector || ds.spec?.template?.spec?.affinity) return false;
+  if (inScope.some((n) => isSchedulable(n) && untoleratedTaint(n, tolerations))) return false;
+  const eligible = inScope.filter((n) => !untoleratedTaint(n, tolerations)).length;
   const s = ds.status ?? {};
   return (
-    s.desiredNumberScheduled === eligible.length &&
-    s.currentNumberScheduled === eligible.length &&
-    s.updatedNumberScheduled === eligible.length &&
-    s.numberAvailable === eligible.length &&
+    s.desiredNumberScheduled === eligible &&
+    s.currentNumberScheduled === eligible &&
+    s.updatedNumberScheduled === eligible &&
+    s.numberAvailable === eligible &&
     (s.numberMisscheduled ?? 0) === 0
   );
 }
@@ -125,7 +145,7 @@ function selectorOf(ds: KubeObject): string {
 export function kubernetesOperations<H extends KubeHandle>() {
   return {
     async observe(cluster: ConnectedCluster<H>, desired: DesiredSensor, clusterId: string): Promise<KubeObserved> {
-      const observed = await observeKubernetes(cluster.handle.kube, clusterId, desired);
+      const observed = await observeKubernetes(cluster.handle.kube, clusterId, desired, new Date(), profileOf(cluster.handle));
       cluster.handle.observed = observed;
       return observed;
     },

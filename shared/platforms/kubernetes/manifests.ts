@@ -5,13 +5,15 @@
  *   - env QUALYS_POD_NAME / QUALYS_POD_NAMESPACE from the downward API, credentials via secretKeyRef;
  *   - only the configured runtime's socket as a hostPath: a `type: Socket` hostPath for a socket the node
  *     lacks (docker.sock on containerd-only nodes) keeps the pod in ContainerCreating forever;
- *   - the namespaced Role the sensor needs to launch scan pods/jobs, and the chart's cluster read rules.
+ *   - the namespaced Role the sensor needs to launch scan pods/jobs, and the chart's cluster read rules;
+ *   - required node affinity on kubernetes.io/os and kubernetes.io/arch (config sensor.nodeSelection).
  * Pure: no I/O. The returned list is in apply order (namespace first, DaemonSet last).
  */
 import type { DesiredSensor } from '../types';
 import { ConfigError } from '../../runtime/errors';
 import { maxQuantity } from './quantity';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, type KubeObject } from './types';
+import { selectionAffinity } from './scope';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, MATCHING_ALLOWLIST_LABEL, type ClusterProfile, type KubeObject } from './types';
 
 export const SENSOR_NAME = 'qualys-container-sensor';
 export const SECRET_NAME = 'qualys-credentials';
@@ -56,8 +58,8 @@ export function sensorImage(desired: DesiredSensor): string {
   return `${desired.config.sensor.image}:${desired.config.sensor.version}`;
 }
 
-/** Every object, in apply order. */
-export function buildSensorObjects(desired: DesiredSensor): KubeObject[] {
+/** Every object, in apply order. `profile`: what the cluster's cloud requires of the shape (GKE Autopilot). */
+export function buildSensorObjects(desired: DesiredSensor, profile: ClusterProfile = {}): KubeObject[] {
   const ns = desired.config.sensor.namespace;
   return [
     namespace(desired),
@@ -71,7 +73,7 @@ export function buildSensorObjects(desired: DesiredSensor): KubeObject[] {
     resourceQuota(ns),
     limitRange(desired),
     podDisruptionBudget(desired),
-    daemonSet(desired),
+    daemonSet(desired, profile),
   ];
 }
 
@@ -226,13 +228,14 @@ export function sensorArgs(desired: DesiredSensor): string[] {
   return ['--k8s-mode', ...runtime, ...s.args];
 }
 
-export function daemonSet(desired: DesiredSensor): KubeObject {
+export function daemonSet(desired: DesiredSensor, profile: ClusterProfile = {}): KubeObject {
   const s = desired.config.sensor;
   const persistent = !s.args.includes('--sensor-without-persistent-storage');
   const socket = RUNTIME_SOCKETS[s.containerRuntime];
   const secretEnv = (name: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: SECRET_NAME, key } } });
   const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath } } });
-  const podLabels = managedLabels();
+  // GKE Autopilot admits the privileged sensor only through the named partner WorkloadAllowlist
+  const podLabels = { ...managedLabels(), ...(profile.autopilot ? { [MATCHING_ALLOWLIST_LABEL]: profile.autopilot.matchingAllowlist } : {}) };
   return {
     apiVersion: 'apps/v1',
     kind: 'DaemonSet',
@@ -250,6 +253,8 @@ export function daemonSet(desired: DesiredSensor): KubeObject {
           hostIPC: false,
           securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
           tolerations: s.tolerations.map((t) => ({ ...t })),
+          // only nodes whose OS/architecture the image supports (a Linux image on a Windows node never starts)
+          affinity: selectionAffinity(s.nodeSelection),
           containers: [
             {
               name: SENSOR_NAME,

@@ -8,9 +8,9 @@
  *   - force 'redeploy' -> every managed object applied, then the restart.
  */
 import type { ClusterPlan, DesiredSensor, PlannedAction, PlanOptions } from '../types';
-import { describeDifference, diffObject, foreignAdditions } from './diff';
+import { describeDifference, diffObject, fieldChanges, foreignAdditions } from './diff';
 import { buildSensorObjects, imageVersion, SENSOR_NAME } from './manifests';
-import { describeRef, isManaged, refOf, RESTARTED_AT_ANNOTATION, type KubeObject, type ObjectRef } from './types';
+import { describeRef, isManaged, refOf, RESTARTED_AT_ANNOTATION, type ClusterProfile, type KubeObject, type ObjectRef } from './types';
 
 export type KubeAction =
   | (PlannedAction & { type: 'finding' })
@@ -30,6 +30,8 @@ export interface KubeObserved {
   observedAt: string;
   objects: ObservedObject[];
   nodes: KubeObject[];
+  /** The cluster's profile (GKE Autopilot allowlist), from the cloud adapter; the plan builds the shape it needs. */
+  profile?: ClusterProfile;
 }
 
 /**
@@ -51,7 +53,7 @@ export function planKubernetes(desired: DesiredSensor, observed: KubeObserved, o
   let liveDaemonSet: KubeObject | undefined;
   const why = options.reason ? ` (${options.reason})` : '';
 
-  for (const want of buildSensorObjects(desired)) {
+  for (const want of buildSensorObjects(desired, observed.profile)) {
     const target = describeRef(refOf(want));
     const have = live.get(objectKey(refOf(want)));
     const isDaemonSet = want.kind === 'DaemonSet';
@@ -75,11 +77,11 @@ export function planKubernetes(desired: DesiredSensor, observed: KubeObserved, o
       if (options.force) {
         const restarted = withRestartStamp(object, observed.observedAt);
         const lead = options.force === 'redeploy' ? 'redeploy requested' : 'restart requested';
-        actions.push(withPayload({ type: 'restart' as const, target, reason: [`${target}: ${lead}${why}; pods are replaced`, ...reasons].join('; '), rollout: true as const }, restarted));
+        actions.push(withPayload({ type: 'restart' as const, target, reason: [`${target}: ${lead}${why}; pods are replaced`, ...reasons].join('; '), rollout: true as const, ...(diffs.length ? { changes: fieldChanges(diffs) } : {}) }, restarted));
         continue;
       }
     }
-    if (reasons.length > 0) actions.push(withPayload({ type: 'apply' as const, target, reason: reasons.join('; '), create: false, rollout }, object));
+    if (reasons.length > 0) actions.push(withPayload({ type: 'apply' as const, target, reason: reasons.join('; '), create: false, rollout, changes: fieldChanges(diffs) }, object));
     else if (options.force === 'redeploy') actions.push(withPayload({ type: 'apply' as const, target, reason: `${target}: redeploy requested${why}; re-applied`, create: false, rollout: false }, object));
   }
 

@@ -42,3 +42,14 @@ export const RESTARTED_AT_ANNOTATION = 'sensorfleet.io/restartedAt';
 export function isManaged(obj: KubeObject | undefined): boolean {
   return obj?.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
 }
+
+/** The label GKE Autopilot reads to match a workload's pods to a WorkloadAllowlist by name. */
+export const MATCHING_ALLOWLIST_LABEL = 'cloud.google.com/matching-allowlist';
+
+/**
+ * What a cloud adapter knows about a cluster that changes the sensor's object shape. GKE Autopilot with a
+ * configured partner allowlist: the pods carry `cloud.google.com/matching-allowlist: <matchingAllowlist>`.
+ */
+export interface ClusterProfile {
+  autopilot?: { matchingAllowlist: string };
+}

@@ -4,13 +4,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import YAML from 'yaml';
+import { gkeWarden, type WorkloadAllowlist } from './autopilot';
 import { fieldSetOf } from './fieldsets';
 import { controllerManagers, isPodReady, syncDaemonSet, targetNodeName } from './daemonset-controller';
 import { stepPod, type PodRuntimeState } from './pod-lifecycle';
 import { controllerWrite, ResourceRegistry, timestamp } from './registry';
 import { RESOURCE_TYPES, type ResourceType, resourceByKind } from './resources';
 import { ObjectStore, type ManagerEntry } from './store';
-import { DEFAULT_HOST_SOCKETS, type ClusterOptions, type Faults, type NodeSpec, type RecordedRequest, type Taint } from './types';
+import { DEFAULT_HOST_SOCKETS, DEFAULT_IMAGE_PLATFORMS, type ClusterOptions, type Faults, type NodeSpec, type RecordedRequest, type Taint } from './types';
 import { parseQuantity } from './quantity';
 
 const RECONCILE_DELAY_MS = 25;
@@ -52,6 +53,26 @@ export class FakeKubeCluster {
     }
     this.store.onChange((c) => this.onStoreChange(c.type, c.resource, c.obj));
     for (const n of options.nodes) this.addNode(n);
+    if (options.admission === 'gke-autopilot') {
+      this.allowlists.push(...(options.autopilotAllowlists ?? []).map((w) => structuredClone(w)));
+      this.registry.admission = gkeWarden(() => this.allowlists);
+    }
+  }
+
+  // ---- GKE Autopilot ----------------------------------------------------------------------------------
+
+  private readonly allowlists: WorkloadAllowlist[] = [];
+
+  /** What an AllowlistSynchronizer does once its allowlist file synced: the WorkloadAllowlist is installed (or replaced). */
+  installAllowlist(allowlist: WorkloadAllowlist): void {
+    const at = this.allowlists.findIndex((w) => w.metadata.name === allowlist.metadata.name);
+    if (at >= 0) this.allowlists.splice(at, 1);
+    this.allowlists.push(structuredClone(allowlist));
+  }
+
+  removeAllowlist(name: string): void {
+    const at = this.allowlists.findIndex((w) => w.metadata.name === name);
+    if (at >= 0) this.allowlists.splice(at, 1);
   }
 
   // ---- nodes -------------------------------------------------------------------------------------------
@@ -61,13 +82,17 @@ export class FakeKubeCluster {
     const alloc = { cpu: spec.allocatable?.cpu ?? '2', memory: spec.allocatable?.memory ?? '8Gi', pods: spec.allocatable?.pods ?? '110' };
     const hostname = spec.hostname ?? spec.name;
     const ip = `10.0.${Math.floor(this.nodeIp / 250)}.${(this.nodeIp++ % 250) + 2}`;
-    const runtime = (spec.hostSockets ?? DEFAULT_HOST_SOCKETS).some((s) => s.includes('containerd')) ? 'containerd://1.7.27' : 'docker://27.5.1';
+    const runtime = hostSocketsOf(spec).some((s) => s.includes('containerd')) ? 'containerd://1.7.27' : 'docker://27.5.1';
+    const os = spec.os ?? 'linux';
+    const arch = spec.arch ?? 'amd64';
+    const platform = platformInfo(os, arch);
     const node = {
       apiVersion: 'v1',
       kind: 'Node',
       metadata: {
         name: spec.name,
-        labels: { 'beta.kubernetes.io/arch': 'amd64', 'beta.kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'kubernetes.io/hostname': hostname, 'kubernetes.io/os': 'linux', ...(spec.labels ?? {}) },
+        // the kubelet's well-known labels (pkg/kubelet/kubelet_node_status.go: initialNode)
+        labels: { 'beta.kubernetes.io/arch': arch, 'beta.kubernetes.io/os': os, 'kubernetes.io/arch': arch, 'kubernetes.io/hostname': hostname, 'kubernetes.io/os': os, ...platform.labels, ...(spec.labels ?? {}) },
         annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' },
       },
       spec: { podCIDR: `10.244.${this.nodeIp % 250}.0/24`, ...this.taintSpec(spec.taints ?? [], !!spec.unschedulable) },
@@ -81,7 +106,7 @@ export class FakeKubeCluster {
           { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: timestamp(), lastTransitionTime: timestamp() },
         ],
         addresses: [{ type: 'InternalIP', address: ip }, { type: 'Hostname', address: hostname }],
-        nodeInfo: { architecture: 'amd64', operatingSystem: 'linux', osImage: 'Amazon Linux 2023.6.20250107', kernelVersion: '6.1.119-129.201.amzn2023.x86_64', containerRuntimeVersion: runtime, kubeletVersion: 'v1.32.0', kubeProxyVersion: 'v1.32.0', machineID: randomBytes(16).toString('hex'), systemUUID: randomBytes(16).toString('hex'), bootID: randomBytes(16).toString('hex') },
+        nodeInfo: { architecture: arch, operatingSystem: os, osImage: platform.osImage, kernelVersion: platform.kernelVersion, containerRuntimeVersion: os === 'windows' ? 'containerd://1.7.27' : runtime, kubeletVersion: 'v1.32.0', kubeProxyVersion: 'v1.32.0', machineID: randomBytes(16).toString('hex'), systemUUID: randomBytes(16).toString('hex'), bootID: randomBytes(16).toString('hex') },
       },
     };
     const old = this.store.get(NODE, undefined, spec.name);
@@ -130,13 +155,16 @@ export class FakeKubeCluster {
     return t ? this.store.list(t, namespace).map((r) => structuredClone(r.obj)) : [];
   }
 
-  kubeconfig(token: string): string {
+  /** A kubeconfig for this cluster: a bearer token, or a client certificate (what AKS local accounts get). */
+  kubeconfig(user: string | { token?: string; clientCertificate?: { certPem: string; keyPem: string } }): string {
     const name = `sandbox-${this.id}`;
+    const u = typeof user === 'string' ? { token: user } : user;
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
     return YAML.stringify({
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name, cluster: { server: this.endpoint, 'certificate-authority-data': Buffer.from(this.caPem).toString('base64') } }],
-      users: [{ name, user: { token } }],
+      clusters: [{ name, cluster: { server: this.endpoint, 'certificate-authority-data': b64(this.caPem) } }],
+      users: [{ name, user: { ...(u.clientCertificate ? { 'client-certificate-data': b64(u.clientCertificate.certPem), 'client-key-data': b64(u.clientCertificate.keyPem) } : {}), ...(u.token ? { token: u.token } : {}) } }],
       contexts: [{ name, context: { cluster: name, user: name } }],
       'current-context': name,
       preferences: {},
@@ -267,8 +295,9 @@ export class FakeKubeCluster {
     return {
       node: (name: string) => this.store.get(NODE, undefined, name)?.obj,
       nodeCount: () => this.store.list(NODE).length,
-      hostSockets: (name: string) => this.nodeSpecs.get(name)?.hostSockets ?? DEFAULT_HOST_SOCKETS,
+      hostSockets: (name: string) => hostSocketsOf(this.nodeSpecOf(name)),
       crashingImages: this.options.crashingImages ?? new Set<string>(),
+      imagePlatforms: (image: string) => this.options.imagePlatforms?.[image] ?? DEFAULT_IMAGE_PLATFORMS,
       podsOnNode: (name: string) => this.store.list(POD).map((r) => r.obj).filter((p) => p.spec.nodeName === name && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed'),
       event: (pod: any, type: 'Normal' | 'Warning', reason: string, message: string, component: string, host?: string) => this.recordEvent(pod, type, reason, message, component, host),
     };
@@ -312,6 +341,17 @@ export class FakeKubeCluster {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
   }
+}
+
+/** Windows nodes run containerd behind a named pipe: no Unix socket a Linux pod could mount. */
+function hostSocketsOf(spec: NodeSpec): string[] {
+  return spec.hostSockets ?? (spec.os === 'windows' ? ['\\\\.\\pipe\\containerd-containerd'] : DEFAULT_HOST_SOCKETS);
+}
+
+/** What a node of this OS/architecture reports (Windows Server 2022 nodes also carry their build label). */
+function platformInfo(os: 'linux' | 'windows', arch: 'amd64' | 'arm64'): { osImage: string; kernelVersion: string; labels: Record<string, string> } {
+  if (os === 'windows') return { osImage: 'Windows Server 2022 Datacenter', kernelVersion: '10.0.20348.2966', labels: { 'node.kubernetes.io/windows-build': '10.0.20348' } };
+  return { osImage: 'Amazon Linux 2023.6.20250107', kernelVersion: `6.1.119-129.201.amzn2023.${arch === 'arm64' ? 'aarch64' : 'x86_64'}`, labels: {} };
 }
 
 function withStatusManager(managers: ManagerEntry[], manager: string, apiVersion: string, obj: any): ManagerEntry[] {

@@ -101,11 +101,11 @@ function newDaemonPod(ds: any, nodeName: string, hash: string, templateGeneratio
   const tpl = structuredClone(ds.spec.template ?? {});
   const spec = tpl.spec ?? {};
   spec.tolerations = daemonTolerations(spec);
-  // util.ReplaceDaemonSetPodNodeNameNodeAffinity: the pod is bound to its node through a matchFields term
+  // util.ReplaceDaemonSetPodNodeNameNodeAffinity: the template's required node selector terms are REPLACED
+  // by one matchFields term naming the node (the controller already checked the node matches them);
+  // preferred terms and pod (anti-)affinity stay as they are
   const field = { key: 'metadata.name', operator: 'In', values: [nodeName] };
-  const terms: any[] = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
-  const newTerms = terms.length === 0 ? [{ matchFields: [field] }] : terms.map((t) => ({ ...t, matchFields: [...(t.matchFields ?? []).filter((f: any) => f.key !== 'metadata.name'), field] }));
-  spec.affinity = { ...(spec.affinity ?? {}), nodeAffinity: { ...(spec.affinity?.nodeAffinity ?? {}), requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: newTerms } } };
+  spec.affinity = { ...(spec.affinity ?? {}), nodeAffinity: { ...(spec.affinity?.nodeAffinity ?? {}), requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [field] }] } } };
   defaultPodSpec(spec);
   spec.enableServiceLinks ??= true;
   spec.priority ??= 0;

@@ -47,7 +47,7 @@ function parseJson(raw: string): any {
 const dryRunOf = (q: URLSearchParams) => q.getAll('dryRun').includes('All');
 
 /** Routes one authenticated request for `cluster`; `path` is the part after /clusters/<id>. */
-export async function route(cluster: FakeKubeCluster, req: IncomingMessage, path: string, q: URLSearchParams): Promise<Reply> {
+export async function route(cluster: FakeKubeCluster, req: IncomingMessage, path: string, q: URLSearchParams, user?: string): Promise<Reply> {
   const seg = path.split('/').filter(Boolean).map(decodeURIComponent);
   const method = req.method ?? 'GET';
   if (seg.length === 0) return json(200, { paths: ['/api', '/api/v1', '/apis', '/version', ...apiGroupListDoc().groups.flatMap((g) => [`/apis/${g.name}`, ...g.versions.map((v) => `/apis/${v.groupVersion}`)])] });
@@ -103,7 +103,7 @@ export async function route(cluster: FakeKubeCluster, req: IncomingMessage, path
   if (sub === 'status' && method !== 'GET') throw errors.methodNotSupported(t, method.toLowerCase());
 
   const reg = cluster.registry;
-  const opts = { fieldManager: q.get('fieldManager') ?? undefined, force: q.get('force') === 'true', dryRun: dryRunOf(q), userAgent: req.headers['user-agent'] };
+  const opts = { fieldManager: q.get('fieldManager') ?? undefined, force: q.get('force') === 'true', dryRun: dryRunOf(q), userAgent: req.headers['user-agent'], ...(user !== undefined ? { user } : {}) };
 
   if (name === undefined) {
     if (method === 'GET') return list(cluster, req, t, ns, q);

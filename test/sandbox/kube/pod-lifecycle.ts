@@ -5,10 +5,13 @@
  *   otherwise Pending with PodScheduled=False/Unschedulable and a FailedScheduling event;
  * - ~100 ms after binding: a hostPath volume of type Socket whose path the node lacks keeps the pod in
  *   ContainerCreating with a FailedMount event (the kubelet's hostPath type check); an image listed in
- *   crashingImages crash-loops (CrashLoopBackOff, restartCount growing); anything else is Running and Ready.
+ *   crashingImages crash-loops (CrashLoopBackOff, restartCount growing); an image whose manifest list has
+ *   no entry for the node's os/arch fails to pull (ErrImagePull, then ImagePullBackOff, like containerd's
+ *   "no match for platform in manifest"); anything else is Running and Ready. Volumes are mounted before
+ *   images are pulled (kubelet syncPod: WaitForAttachAndMount, then the runtime's SyncPod).
  */
 import { parseQuantity } from './quantity';
-import { podRequests, untoleratedTaint } from './scheduling';
+import { nodeMatches, podRequests, untoleratedTaint } from './scheduling';
 import { targetNodeName } from './daemonset-controller';
 import { timestamp } from './registry';
 
@@ -28,6 +31,8 @@ export interface LifecycleContext {
   nodeCount(): number;
   hostSockets(node: string): string[];
   crashingImages: Set<string>;
+  /** "os/arch" entries of the image's manifest list. */
+  imagePlatforms(image: string): string[];
   /** Pods bound to the node (for the resource fit check). */
   podsOnNode(node: string): any[];
   event(pod: any, type: 'Normal' | 'Warning', reason: string, message: string, component: string, host?: string): void;
@@ -72,7 +77,8 @@ export function stepPod(pod: any, st: PodRuntimeState, ctx: LifecycleContext, no
     const node = target ? ctx.node(target) : undefined;
     const total = ctx.nodeCount();
     const reasons: string[] = [];
-    if (!node) reasons.push(`${total} node(s) didn't match Pod's node affinity/selector`);
+    // a daemon pod is pinned to its node by matchFields; its nodeSelector is checked by the scheduler too
+    if (!node || !nodeMatches(pod.spec, node)) reasons.push(`${total} node(s) didn't match Pod's node affinity/selector`);
     else {
       const taint = untoleratedTaint(pod.spec.tolerations ?? [], node.spec?.taints ?? []);
       if (taint) reasons.push(`1 node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}`);
@@ -117,6 +123,29 @@ export function stepPod(pod: any, st: PodRuntimeState, ctx: LifecycleContext, no
     return { changed: JSON.stringify(pod.status) !== before || beforeNode !== pod.spec.nodeName };
   }
 
+  const platform = `${node?.status?.nodeInfo?.operatingSystem ?? 'linux'}/${node?.status?.nodeInfo?.architecture ?? 'amd64'}`;
+  const unpullable = containers.filter((c) => !ctx.imagePlatforms(c.image).includes(platform));
+  if (unpullable.length > 0) {
+    const first = !st.started;
+    pod.status.phase = 'Pending';
+    const names = unpullable.map((c) => c.name).join(' ');
+    setCondition(pod, 'ContainersReady', 'False', 'ContainersNotReady', `containers with unready status: [${names}]`);
+    setCondition(pod, 'Ready', 'False', 'ContainersNotReady', `containers with unready status: [${names}]`);
+    pod.status.containerStatuses = containers.map((c) => {
+      if (!unpullable.includes(c)) return { name: c.name, image: c.image, imageID: '', ready: false, restartCount: 0, started: false, state: { waiting: { reason: 'PodInitializing' } }, lastState: {} };
+      const waiting = first ? { reason: 'ErrImagePull', message: pullError(c.image, platform) } : { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` };
+      return { name: c.name, image: c.image, imageID: '', ready: false, restartCount: 0, started: false, state: { waiting }, lastState: {} };
+    });
+    if (first) {
+      st.started = true;
+      st.nextRestartAt = nowMs + CRASH_BACKOFF_BASE_MS;
+      ctx.event(pod, 'Warning', 'Failed', `Failed to pull image "${unpullable[0]!.image}": ${pullError(unpullable[0]!.image, platform)}`, 'kubelet', nodeName);
+      return { changed: true, wakeAt: st.nextRestartAt };
+    }
+    st.nextRestartAt = undefined;
+    return { changed: JSON.stringify(pod.status) !== before || beforeNode !== pod.spec.nodeName };
+  }
+
   pod.status.phase = 'Running';
   pod.status.podIP ??= podIp();
   pod.status.podIPs ??= [{ ip: pod.status.podIP }];
@@ -156,6 +185,12 @@ export function stepPod(pod: any, st: PodRuntimeState, ctx: LifecycleContext, no
     }
   }
   return { changed: JSON.stringify(pod.status) !== before || beforeNode !== pod.spec.nodeName, ...(wakeAt !== undefined ? { wakeAt } : {}) };
+}
+
+/** containerd's pull error when the manifest list lacks the node's platform. */
+function pullError(image: string, platform: string): string {
+  const ref = image.includes('/') && image.split('/')[0]!.includes('.') ? image : `docker.io/${image.includes('/') ? image : `library/${image}`}`;
+  return `rpc error: code = NotFound desc = failed to pull and unpack image "${ref}": no match for platform in manifest: not found`;
 }
 
 function running(c: any, prev: any): any {

@@ -19,7 +19,12 @@ export interface WriteOptions {
   dryRun?: boolean;
   /** Used to name the manager when fieldManager is absent (the real server takes the User-Agent up to '/'). */
   userAgent?: string;
+  /** The authenticated user, for admission (absent for the sandbox's own writes). */
+  user?: string;
 }
+
+/** A validating admission step (webhook), run after schema validation and before the object is stored. */
+export type ValidatingAdmission = (req: { kind: string; operation: 'CREATE' | 'UPDATE'; object: any; oldObject?: any; user: string; dryRun: boolean }) => void;
 
 const clone = <T>(v: T): T => structuredClone(v);
 const now = () => new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
@@ -114,6 +119,9 @@ function conflictError(conflicts: ApplyConflict[]): KubeError {
 }
 
 export class ResourceRegistry {
+  /** Validating admission webhooks (e.g. GKE Warden); they run for API requests, dry runs included. */
+  admission?: ValidatingAdmission;
+
   constructor(readonly store: ObjectStore) {}
 
   private requireNamespace(t: ResourceType, ns: string | undefined): void {
@@ -135,13 +143,17 @@ export class ResourceRegistry {
    * Validates, stamps server fields and stores (unless dryRun). A write that changes nothing (content and
    * ownership) is a no-op: the stored object comes back with its resourceVersion unchanged.
    */
-  commit(t: ResourceType, old: StoredObject | undefined, next: any, managers: ManagerEntry[], dryRun = false): any {
+  commit(t: ResourceType, old: StoredObject | undefined, next: any, managers: ManagerEntry[], o: Pick<WriteOptions, 'dryRun' | 'user'> = {}): any {
+    const dryRun = o.dryRun ?? false;
     next.apiVersion = apiVersionOf(t);
     next.kind = t.kind;
     if (t.hasStatus) next.status = old ? clone(old.obj.status) : initialStatus(t.kind);
     if (next.status === undefined) delete next.status;
     applyDefaults(t.kind, next);
     validate(t, next, old?.obj);
+    // validating admission sees the defaulted, validated object (kube-apiserver: mutating admission,
+    // validation, then validating admission); dry runs go through it too
+    if (this.admission && o.user !== undefined) this.admission({ kind: t.kind, operation: old ? 'UPDATE' : 'CREATE', object: clone(next), ...(old ? { oldObject: clone(old.obj) } : {}), user: o.user, dryRun });
     const meta = next.metadata;
     if (old) {
       const o = old.obj.metadata;
@@ -197,7 +209,7 @@ export class ResourceRegistry {
     applyDefaults(t.kind, probe);
     if (t.hasStatus) delete probe.status;
     const managers = recordUpdate(t, undefined, probe, [], managerName(o), apiVersionOf(t));
-    return this.commit(t, undefined, obj, managers, o.dryRun);
+    return this.commit(t, undefined, obj, managers, o);
   }
 
   update(t: ResourceType, ns: string | undefined, name: string, body: any, o: WriteOptions): any {
@@ -212,7 +224,7 @@ export class ResourceRegistry {
     const probe = clone(obj);
     applyDefaults(t.kind, probe);
     const managers = recordUpdate(t, old.obj, probe, old.managers, managerName(o), apiVersionOf(t));
-    return this.commit(t, old, obj, managers, o.dryRun);
+    return this.commit(t, old, obj, managers, o);
   }
 
   patch(t: ResourceType, ns: string | undefined, name: string, contentType: string, raw: string, o: WriteOptions): any {
@@ -237,7 +249,7 @@ export class ResourceRegistry {
     const probe = clone(next);
     applyDefaults(t.kind, probe);
     const managers = recordUpdate(t, old.obj, probe, old.managers, managerName(o), apiVersionOf(t));
-    return this.commit(t, old, next, managers, o.dryRun);
+    return this.commit(t, old, next, managers, o);
   }
 
   /** Server-side apply (https://kubernetes.io/docs/reference/using-api/server-side-apply/). */
@@ -295,7 +307,7 @@ export class ResourceRegistry {
       next = managers;
     } else next = [...managers, { manager: o.fieldManager, operation: 'Apply', apiVersion: config.apiVersion, time: now(), set }];
     next = next.filter((m) => m.set.size > 0);
-    return this.commit(t, old, merged, next, o.dryRun);
+    return this.commit(t, old, merged, next, o);
   }
 
   delete(t: ResourceType, ns: string | undefined, name: string, o: { dryRun?: boolean; preconditionRv?: string; preconditionUid?: string }): any {

@@ -32,29 +32,39 @@ export function untoleratedTaint(tolerations: any[], taints: Taint[]): Taint | u
     .find((tn) => !tolerations.some((t) => tolerates(t, tn)));
 }
 
+const isInt = (v: unknown): v is string => typeof v === 'string' && /^[+-]?\d+$/.test(v);
+
 function matchExpr(e: any, value: string | undefined): boolean {
   switch (e.operator) {
     case 'In': return value !== undefined && (e.values ?? []).includes(value);
     case 'NotIn': return value === undefined || !(e.values ?? []).includes(value);
     case 'Exists': return value !== undefined;
     case 'DoesNotExist': return value === undefined;
-    case 'Gt': return value !== undefined && Number(value) > Number(e.values?.[0]);
-    case 'Lt': return value !== undefined && Number(value) < Number(e.values?.[0]);
+    // strconv.ParseInt on both sides; a value that is not an integer does not match
+    case 'Gt': return isInt(value) && isInt(e.values?.[0]) && Number(value) > Number(e.values[0]);
+    case 'Lt': return isInt(value) && isInt(e.values?.[0]) && Number(value) < Number(e.values[0]);
     default: return false;
   }
 }
 
-/** nodeSelector plus requiredDuringScheduling node affinity (terms are ORed, expressions ANDed). */
+/**
+ * nodeSelector plus requiredDuringScheduling node affinity, as component-helpers/scheduling/corev1
+ * (GetRequiredNodeAffinity(pod).Match(node)) evaluates them: every nodeSelector label must match; of the
+ * node selector terms one must match (terms ORed, requirements ANDed), and a term with no requirements
+ * matches no node ("A null or empty node selector term matches no objects", core/v1 NodeSelectorTerm).
+ */
 export function nodeMatches(podSpec: any, node: any): boolean {
   const labels: Record<string, string> = node.metadata?.labels ?? {};
   for (const [k, v] of Object.entries(podSpec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
-  const terms: any[] = podSpec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
-  if (terms.length === 0) return true;
-  return terms.some(
-    (term) =>
-      (term.matchExpressions ?? []).every((e: any) => matchExpr(e, labels[e.key])) &&
-      (term.matchFields ?? []).every((e: any) => matchExpr(e, e.key === 'metadata.name' ? node.metadata?.name : undefined)),
-  );
+  const required = podSpec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
+  if (!required) return true;
+  const terms: any[] = required.nodeSelectorTerms ?? [];
+  return terms.some((term) => {
+    const exprs: any[] = term?.matchExpressions ?? [];
+    const fields: any[] = term?.matchFields ?? [];
+    if (exprs.length === 0 && fields.length === 0) return false;
+    return exprs.every((e) => matchExpr(e, labels[e.key])) && fields.every((e) => matchExpr(e, e.key === 'metadata.name' ? node.metadata?.name : undefined));
+  });
 }
 
 export interface Requests {

@@ -1,12 +1,21 @@
 /**
  * One HTTPS server on 127.0.0.1 that plays the API server of many virtual clusters: cluster `id` lives under
  * `https://127.0.0.1:<port>/clusters/<id>` (its `endpoint`). Every request is recorded, goes through the
- * cluster's fault switch, then bearer-token authentication
- * (https://kubernetes.io/docs/reference/access-authn-authz/authentication/#putting-a-bearer-token-in-a-request).
+ * cluster's fault switch, then authentication as kube-apiserver's union authenticator does it: the first
+ * authenticator that admits the request wins (x509 client certificate, then bearer token), none -> 401
+ * (https://kubernetes.io/docs/reference/access-authn-authz/authentication/#authentication-strategies).
+ *
+ * Client certificates: the TLS server asks every client for one but lets the handshake succeed without
+ * it (kube-apiserver does the same: a client may authenticate by token instead), and each virtual cluster
+ * checks the peer certificate against its own client CA. The server advertises no acceptable CA list:
+ * it cannot know the cluster before the request path, and Go clients (kubectl) withhold a certificate
+ * whose issuer is not in a non-empty list (crypto/tls CertificateRequestInfo.SupportsCertificate).
  */
+import type { X509Certificate } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { FakeKubeCluster } from './cluster';
 import { route } from './http';
 import { errors, KubeError } from './status';
@@ -26,7 +35,7 @@ export class FakeKubeApiServer {
   static async start(): Promise<FakeKubeApiServer> {
     const tls = generateSandboxTls();
     let self: FakeKubeApiServer | undefined;
-    const server = createServer({ key: tls.keyPem, cert: tls.certPem, ca: tls.caPem }, (req, res) => {
+    const server = createServer({ key: tls.keyPem, cert: tls.certPem, requestCert: true, rejectUnauthorized: false }, (req, res) => {
       void self!.handle(req, res);
     });
     server.keepAliveTimeout = 5_000;
@@ -37,6 +46,11 @@ export class FakeKubeApiServer {
     const { port } = server.address() as AddressInfo;
     self = new FakeKubeApiServer(server, `https://127.0.0.1:${port}`, tls.caPem);
     return self;
+  }
+
+  /** TLS connections open right now (tests check that clients close their kept-alive sockets). */
+  openConnections(): Promise<number> {
+    return new Promise((resolve, reject) => this.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
   }
 
   addCluster(id: string, options: ClusterOptions): FakeKubeCluster {
@@ -85,15 +99,13 @@ export class FakeKubeApiServer {
     }
     if (f.latencyMs) await new Promise((r) => setTimeout(r, f.latencyMs));
     try {
-      const auth = req.headers.authorization ?? '';
-      const token = /^Bearer\s+(.+)$/i.exec(auth)?.[1];
-      const who = token ? await cluster.options.authenticate(token) : null;
+      const who = await authenticate(cluster, req);
       if (!who) throw errors.unauthorized();
       if (f.failNext && f.failNext.count > 0) {
         f.failNext.count--;
         throw errors.injected(f.failNext.status, f.failNext.retryAfterSeconds);
       }
-      const reply = await route(cluster, req, path, u.searchParams);
+      const reply = await route(cluster, req, path, u.searchParams, who);
       entry.status = reply.status;
       send(res, reply.status, reply.body, reply.contentType, reply.headers);
     } catch (e) {
@@ -102,6 +114,22 @@ export class FakeKubeApiServer {
       send(res, err.code, err.body, 'application/json', err.headers);
     }
   }
+}
+
+/** pkg/authentication/request/union: x509 (peer certificate), then the bearer token; null when neither admits. */
+async function authenticate(cluster: FakeKubeCluster, req: IncomingMessage): Promise<string | null> {
+  const { authenticateCertificate, authenticate: byToken } = cluster.options;
+  const peer = peerCertificate(req);
+  if (peer && authenticateCertificate) {
+    const who = authenticateCertificate(peer);
+    if (who) return who;
+  }
+  const token = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  return token && byToken ? byToken(token) : null;
+}
+
+function peerCertificate(req: IncomingMessage): X509Certificate | undefined {
+  return (req.socket as TLSSocket).getPeerX509Certificate?.() ?? undefined;
 }
 
 function send(res: ServerResponse, status: number, body: unknown, contentType = 'application/json', headers: Record<string, string> = {}): void {

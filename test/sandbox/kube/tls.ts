@@ -80,7 +80,10 @@ export function issueCertificate(
   cert.serialNumber = serial();
   cert.validity.notBefore = new Date(Date.now() - 60_000);
   cert.validity.notAfter = new Date(Date.now() + (o.days ?? 365) * 24 * 3600_000);
-  cert.setSubject([{ name: 'commonName', value: o.commonName }, ...(o.organizations ?? []).map((value) => ({ name: 'organizationName', value }))]);
+  // UTF8String, as Go's crypto/x509 writes names that are not PrintableString (user names with '_', '@');
+  // @types/node-forge types valueTagClass as an asn1 class, but forge uses it as the value's tag
+  const utf8 = forge.asn1.Type.UTF8 as unknown as forge.asn1.Class;
+  cert.setSubject([{ name: 'commonName', value: o.commonName, valueTagClass: utf8 }, ...(o.organizations ?? []).map((value) => ({ name: 'organizationName', value, valueTagClass: utf8 }))]);
   cert.setIssuer(issuerCert.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },

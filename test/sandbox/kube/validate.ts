@@ -33,7 +33,48 @@ function validateName(t: ResourceType, name: string | undefined, causes: Cause[]
   }
 }
 
+/**
+ * Required node affinity (pkg/apis/core/validation: ValidateNodeSelector, validateNodeSelectorRequirement,
+ * validateNodeFieldSelectorRequirement).
+ */
+function validateNodeAffinity(spec: any, path: string, causes: Cause[]): void {
+  const required = spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
+  if (!required) return;
+  const p = `${path}.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms`;
+  const terms: any[] = required.nodeSelectorTerms ?? [];
+  if (terms.length === 0) causes.push({ field: p, type: 'FieldValueRequired', detail: 'Required value: must have at least one node selector term' });
+  terms.forEach((term, i) => {
+    (term?.matchExpressions ?? []).forEach((r: any, j: number) => {
+      const rp = `${p}[${i}].matchExpressions[${j}]`;
+      const n = (r?.values ?? []).length;
+      switch (r?.operator) {
+        case 'In':
+        case 'NotIn':
+          if (n === 0) causes.push({ field: `${rp}.values`, type: 'FieldValueRequired', detail: "Required value: must be specified when `operator` is 'In' or 'NotIn'" });
+          break;
+        case 'Exists':
+        case 'DoesNotExist':
+          if (n > 0) causes.push({ field: `${rp}.values`, type: 'FieldValueForbidden', detail: "Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'" });
+          break;
+        case 'Gt':
+        case 'Lt':
+          if (n !== 1) causes.push({ field: `${rp}.values`, type: 'FieldValueRequired', detail: "Required value: must be specified single value when `operator` is 'Lt' or 'Gt'" });
+          break;
+        default:
+          causes.push({ field: `${rp}.operator`, type: 'FieldValueInvalid', detail: `Invalid value: "${r?.operator ?? ''}": not a valid selector operator` });
+      }
+    });
+    (term?.matchFields ?? []).forEach((r: any, j: number) => {
+      const rp = `${p}[${i}].matchFields[${j}]`;
+      if (r?.key !== 'metadata.name') causes.push({ field: `${rp}.key`, type: 'FieldValueNotSupported', detail: `Unsupported value: "${r?.key ?? ''}": supported values: "metadata.name"` });
+      if (r?.operator !== 'In' && r?.operator !== 'NotIn') causes.push({ field: `${rp}.operator`, type: 'FieldValueInvalid', detail: `Invalid value: "${r?.operator ?? ''}": not a valid selector operator` });
+      else if ((r?.values ?? []).length !== 1) causes.push({ field: `${rp}.values`, type: 'FieldValueRequired', detail: "Required value: must be only one value when `operator` is 'In' or 'NotIn' for node field selector" });
+    });
+  });
+}
+
 function validatePodSpec(spec: any, path: string, causes: Cause[]): void {
+  validateNodeAffinity(spec, path, causes);
   const containers: any[] = spec?.containers ?? [];
   if (containers.length === 0) causes.push({ field: `${path}.containers`, type: 'FieldValueRequired', detail: 'Required value' });
   const names = new Set<string>();
