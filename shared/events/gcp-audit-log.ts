@@ -62,7 +62,8 @@ export function normalizeAuditLogEntry(raw: unknown, opts: NormalizeOptions, del
       id: delivery ? `gcp-pubsub:${delivery.id}` : `gcp-audit:${entry.insertId}`,
       time: isoTime([entry.timestamp], opts),
       kind,
-      cluster: { platform: 'gcp-gke', scope: project, location, name },
+      // a caller may name the project by number in the request: the ref wants the id where it is known
+      cluster: { platform: 'gcp-gke', scope: opts.gcpProjectIds?.[project] ?? project, location, name },
       source: `container.${method}`,
       detail: { methodName: p.methodName, nodePool, insertId: entry.insertId },
     }),

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { MalformedEventError } from './errors';
-import { clusterEvent, isoTime, NOTHING, oneLine, only, type Normalized, type NormalizeOptions } from './types';
+import { clusterEvent, isObject, isoTime, NOTHING, oneLine, only, type Normalized, type NormalizeOptions } from './types';
 
 /**
  * GKE cluster notifications (https://cloud.google.com/kubernetes-engine/docs/concepts/cluster-notifications):
@@ -9,9 +9,10 @@ import { clusterEvent, isoTime, NOTHING, oneLine, only, type Normalized, type No
  * UpgradeAvailableEvent, SecurityBulletinEvent, types GKE adds later) is not a cluster event.
  *
  * `project_id` here is the project NUMBER. The canonical reference wants the project id: it is
- * taken from options.gcpProjectIds when mapped; otherwise the number is kept as the scope (the GKE
- * API accepts a number wherever it takes a project id) and detail.projectNumber says so, for the
- * GKE adapter to canonicalise through Resource Manager projects.get.
+ * taken from options.gcpProjectIds when mapped (gcpProjectIdsByNumber(targets.gcp) builds it from the
+ * configured pairs), else from the payload's `resource` path when that names the project by id;
+ * otherwise the number is kept as the scope and detail.projectNumber says so (the GKE adapter then
+ * refuses the ref with the id to use, so one cluster never becomes two inventory items).
  */
 const attributesSchema = z.object({
   type_url: z.string().min(1),
@@ -31,14 +32,16 @@ export function normalizeGkeNotification(attributes: unknown, delivery: { id: st
   const a = parsed.data;
   const type = a.type_url.split('.').at(-1);
   if (type !== 'UpgradeEvent') return NOTHING;
-  let payload: { resourceType?: unknown; resource?: unknown; targetVersion?: unknown } = {};
+  let json: unknown;
   try {
-    payload = JSON.parse(a.payload ?? '{}');
+    json = JSON.parse(a.payload ?? '{}');
   } catch {
     throw new MalformedEventError('GKE UpgradeEvent: attributes.payload is not JSON', delivery.id);
   }
+  if (!isObject(json)) throw new MalformedEventError('GKE UpgradeEvent: attributes.payload is not a JSON object', delivery.id);
+  const payload: { resourceType?: unknown; resource?: unknown; targetVersion?: unknown } = json;
   if (payload.resourceType !== 'NODE_POOL') return NOTHING;
-  const projectId = opts.gcpProjectIds?.[a.project_id];
+  const projectId = opts.gcpProjectIds?.[a.project_id] ?? projectIdOfResource(payload.resource);
   return only(
     clusterEvent(delivery.id, {
       id: `gcp-pubsub:${delivery.id}`,
@@ -54,4 +57,10 @@ export function normalizeGkeNotification(attributes: unknown, delivery: { id: st
       },
     }),
   );
+}
+
+/** `projects/<id>/locations/…` → the id, when the path names the project by id rather than by number. */
+function projectIdOfResource(resource: unknown): string | undefined {
+  const project = typeof resource === 'string' ? /^(?:\/\/container\.googleapis\.com\/)?projects\/([^/]+)\//.exec(resource)?.[1] : undefined;
+  return project && !/^\d+$/.test(project) ? project : undefined;
 }
