@@ -1,15 +1,20 @@
 /**
  * `npm run bench`: prints the DESIGN §7 budget figures (benchmarks, not timed tests).
- *  1. requests for an in-sync EKS cluster and an in-sync ECS cluster (reads, writes, by operation)
- *  2. nightly plan over N sandbox clusters (default 1,000): wall time and memory
- *  3. each function bundle's minified size and cold import time
+ *  1. each function bundle as `serverless package` builds it: the entry, what a cold start loads
+ *     (entry + static chunks), every chunk with its size and contents, and the cold import time
+ *  2. requests for an in-sync EKS, ECS, AKS and GKE cluster (reads, writes, by operation)
+ *  3. the first AKS and the first GKE connect in a fresh process (import of the cloud's chunk,
+ *     credential + cluster read, first Kubernetes request)
+ *  4. nightly plan over N sandbox clusters (default 1,000): wall time and memory
  * Usage: node bin/run-ts.mjs scripts/bench.ts [--clusters N] [--skip-fleet]
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { promisify } from 'node:util';
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../shared/config/load';
 import { parseClusterRef } from '../shared/domain/cluster-ref';
@@ -18,25 +23,48 @@ import { reconcileCluster } from '../shared/engine/reconcile';
 import { runFleet } from '../shared/engine/run-fleet';
 import { resetAwsClients } from '../shared/platforms/aws/clients';
 import { CallCounter, countCalls } from '../shared/runtime/call-log';
-import { startSandbox } from '../test/sandbox/index';
-import { bundleHandler } from '../test/support/bundle';
+import { startAzureSandbox } from '../test/sandbox/azure/index';
+import { startGcpSandbox } from '../test/sandbox/gcp/index';
+import { startSandbox, type Sandbox } from '../test/sandbox/index';
+import { sandboxCa } from '../test/sandbox/kube/tls';
+import { bundleFunction, staticClosure, type OutputFile } from '../test/support/bundle';
+import type { FirstConnectResult } from './bench-first-connect';
 
 const { values } = parseArgs({ options: { clusters: { type: 'string', default: '1000' }, 'skip-fleet': { type: 'boolean', default: false } } });
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
+/**
+ * The Azure/Google SDKs reach the sandbox's HTTPS stand-ins only if the process trusts the sandbox CA,
+ * which Node reads from NODE_EXTRA_CA_CERTS at start: run the bench again, once, with it set.
+ * (bin/run-ts.mjs rewrites process.argv, so the re-run names it again.)
+ */
+function trustSandboxCa(): void {
+  const file = sandboxCa().file;
+  if (process.env.NODE_EXTRA_CA_CERTS === file) return;
+  const r = spawnSync(process.execPath, [...process.execArgv, 'bin/run-ts.mjs', ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, NODE_EXTRA_CA_CERTS: file } });
+  process.exit(r.status ?? 1);
+}
+
+const ROLLOUT = { deadlineSeconds: 60, pollSeconds: 0.2, concurrency: 16 };
+
 async function main(): Promise<void> {
+  trustSandboxCa();
   await bundles();
   const sandbox = await startSandbox();
   const restore = sandbox.useAwsEnv();
   try {
     resetAwsClients();
     await sandbox.fleet.putActivationSecret();
-    const config = parseConfig({
-      targets: { aws: [{ accountId: sandbox.aws.accountId, regions: [sandbox.aws.region] }] },
-      rollout: { deadlineSeconds: 60, pollSeconds: 0.2, concurrency: 16 },
-    });
-    await inSync(sandbox, config);
+    const aws = { accountId: sandbox.aws.accountId, regions: [sandbox.aws.region] };
+    const config = parseConfig({ targets: { aws: [aws] }, rollout: ROLLOUT });
+    const clouds = await cloudFixtures(sandbox);
+    try {
+      await firstConnects(clouds.fixtures, aws);
+      await inSync(sandbox, config, clouds.fixtures, aws);
+    } finally {
+      await clouds.stop();
+    }
     if (!values['skip-fleet']) await nightlyPlan(sandbox, config, Number(values.clusters));
   } finally {
     restore();
@@ -44,11 +72,80 @@ async function main(): Promise<void> {
   }
 }
 
-async function inSync(sandbox: Awaited<ReturnType<typeof startSandbox>>, config: ReturnType<typeof parseConfig>): Promise<void> {
+/** A ready AKS or GKE cluster in the sandbox and the config targets that reach it. */
+interface CloudFixture {
+  platform: 'azure-aks' | 'gcp-gke';
+  ref: string;
+  /** `targets.azure` or `targets.gcp` (endpoints pointing at the sandbox's stand-ins). */
+  targets: { azure?: unknown[]; gcp?: unknown[] };
+}
+
+/**
+ * AKS and GKE clusters in the sandbox for the first-connect and in-sync figures: per cloud, one ready
+ * cluster with 3 nodes and the targets config that reaches its stand-ins (an Entra-integrated AKS
+ * cluster; a GKE Standard cluster), through the secretless federation path.
+ * The Azure and GCP stand-ins are started here until startSandbox() starts them (then use sandbox's).
+ */
+async function cloudFixtures(sandbox: Sandbox): Promise<{ fixtures: CloudFixture[]; stop(): Promise<void> }> {
+  const deps = { kube: sandbox.kube, front: sandbox.front, sensors: sandbox.sensors };
+  const gcp = await startGcpSandbox({ ...deps, awsAccountId: sandbox.aws.accountId });
+  const azure = await startAzureSandbox(deps);
+  const projectId = 'bench-gke-project';
+  const gke = await gcp.fleet.createGkeCluster({ projectId, projectNumber: '310254880341', location: 'europe-west1', name: 'bench-gke', nodePools: [{ name: 'default-pool', nodeCount: 3 }] });
+  // Entra's federated credential trusts the subject of the caller's web identity token: this process's identity
+  const sts = new STSClient({ endpoint: sandbox.aws.endpoint, region: sandbox.aws.region, credentials: sandbox.aws.credentials });
+  const caller = await sts.send(new GetCallerIdentityCommand({}));
+  sts.destroy();
+  const app = azure.registerApp({ awsAccount: sandbox.aws.accountId, subject: caller.Arn! });
+  const aks = await azure.fleet.createAksCluster({ resourceGroup: 'bench-rg', name: 'bench-aks', mode: 'entra', nodePools: [{ name: 'system', count: 3 }] });
+  return {
+    fixtures: [
+      { platform: 'azure-aks', ref: aks.ref, targets: { azure: [azure.targetConfig(app)] } },
+      { platform: 'gcp-gke', ref: gke.ref, targets: { gcp: [gcp.target(projectId)] } },
+    ],
+    stop: async () => {
+      await gcp.stop();
+      await azure.stop();
+    },
+  };
+}
+
+function cloudConfig(fixture: CloudFixture, aws: unknown): ReturnType<typeof parseConfig> {
+  return parseConfig({ targets: { aws: [aws], ...fixture.targets }, rollout: ROLLOUT });
+}
+
+/** Each cloud's first connect in a fresh node process running the bundled scripts/bench-first-connect.ts. */
+async function firstConnects(clouds: CloudFixture[], aws: unknown): Promise<void> {
+  console.log('\n# first connect in a fresh process (bundled; import of the cloud chunk + credential + cluster read + first Kubernetes request)');
+  const bundle = await bundleFunction('scripts/bench-first-connect.ts', mkdtempSync(join(tmpdir(), 'sensorfleet-first-connect-')));
+  for (const fixture of clouds) {
+    const input = JSON.stringify({ platform: fixture.platform, ref: fixture.ref, config: cloudConfig(fixture, aws) });
+    let r: FirstConnectResult;
+    try {
+      // asynchronous: this process serves the sandbox the child calls
+      const { stdout } = await promisify(execFile)(process.execPath, [bundle.entryFile, input], {
+        env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        maxBuffer: 16 * 2 ** 20,
+        timeout: 120_000,
+      });
+      r = JSON.parse(stdout.trim().split('\n').at(-1)!) as FirstConnectResult;
+    } catch (err) {
+      console.log(`${fixture.ref}: first connect FAILED: ${((err as { stderr?: string }).stderr ?? String(err)).trim().split('\n').at(-1)}`);
+      continue;
+    }
+    const requests = Object.entries(r.requests).map(([op, n]) => `${n} x ${op}`).join(', ');
+    console.log(
+      `${fixture.ref}: first connect ${r.firstConnectMs.toFixed(0)} ms = import() of the chunk ${r.importMs.toFixed(0)} ms + connect ${r.connectMs.toFixed(0)} ms + first Kubernetes request ${r.kubeMs.toFixed(0)} ms; second connect ${r.secondConnectMs.toFixed(0)} ms; requests: ${requests}`,
+    );
+  }
+}
+
+async function inSync(sandbox: Sandbox, awsConfig: ReturnType<typeof parseConfig>, clouds: CloudFixture[], aws: unknown): Promise<void> {
   console.log('\n# in-sync cluster: requests of a reconcile that finds nothing to change');
   const eks = await sandbox.fleet.createEksCluster({ name: 'bench-eks', nodes: [{ name: 'b1' }, { name: 'b2' }, { name: 'b3' }] });
   const ecs = await sandbox.fleet.createEcsCluster({ name: 'bench-ecs', instances: 3 });
-  for (const { ref } of [eks, ecs]) {
+  const targets = [eks, ecs].map(({ ref }) => ({ ref, config: awsConfig })).concat(clouds.map((c) => ({ ref: c.ref, config: cloudConfig(c, aws) })));
+  for (const { ref, config } of targets) {
     const cluster = parseClusterRef(ref);
     const deps = await buildEngine(config, [cluster], { store: false });
     const first = await reconcileCluster(cluster, deps, { trigger: { kind: 'reconcile-requested', source: 'bench' } });
@@ -100,24 +197,57 @@ async function planInChild(list: string, config: ReturnType<typeof parseConfig>,
 }
 
 async function bundles(): Promise<void> {
-  console.log('# function bundles (esbuild, minified ESM, as serverless.yml packages them)');
-  const dir = mkdtempSync(join(tmpdir(), 'sensorfleet-bench-'));
+  console.log('# function bundles (as `serverless package` builds them: minified ESM entry + code-split chunks)');
+  const root = mkdtempSync(join(tmpdir(), 'sensorfleet-bench-'));
   for (const file of readdirSync('functions').filter((f) => f.endsWith('.ts'))) {
-    const outfile = join(dir, file.replace(/\.ts$/, '.mjs'));
-    await bundleHandler(join('functions', file), outfile);
-    // median of 5 fresh node processes: one sample is at the mercy of whatever else the machine does
-    const samples = Array.from({ length: 5 }, () =>
-      Number(
-        execFileSync(
-          process.execPath,
-          ['--input-type=module', '-e', `const t=performance.now(); await import(${JSON.stringify(outfile)}); console.log((performance.now()-t).toFixed(0));`],
-          { env: { ...process.env, SENSORFLEET_CONFIG: '{}', AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT' } },
-        ).toString(),
-      ),
-    ).sort((a, b) => a - b);
-    const cold = `${samples[2]} (min ${samples[0]}, max ${samples[4]})`;
-    console.log(`${file.replace(/\.ts$/, '').padEnd(18)} ${(statSync(outfile).size / 1024).toFixed(0).padStart(5)} KB minified, cold import ${cold} ms`);
+    const bundle = await bundleFunction(join('functions', file), join(root, file.replace(/\.ts$/, '')));
+    const cold = staticClosure(bundle);
+    const lazy = [...bundle.files.values()].filter((f) => !cold.includes(f)).sort((a, b) => b.bytes - a.bytes);
+    const total = (files: OutputFile[]) => kb(files.reduce((n, f) => n + f.bytes, 0));
+    const ms = coldImportMs(bundle.entryFile);
+    console.log(
+      `${file.replace(/\.ts$/, '').padEnd(18)} entry ${kb(bundle.files.get(bundle.entry)!.bytes)}, cold start loads ${total(cold)} in ${cold.length} files, ` +
+        `${lazy.length} lazy chunks ${total(lazy)}; cold import ${ms[2]!.toFixed(0)} ms (median of 5; min ${ms[0]!.toFixed(0)}, max ${ms[4]!.toFixed(0)})`,
+    );
+    for (const f of [...cold, ...lazy]) console.log(`    ${cold.includes(f) ? 'static' : 'lazy  '} ${kb(f.bytes).padStart(8)}  ${f.path.replace(/^functions\//, '').padEnd(48)} ${chunkContents(f)}`);
+    for (const f of lazy.filter((c) => c.entryPoint && CLOUD_HALVES.includes(c.entryPoint))) {
+      const chunkMs = coldImportMs(join(bundle.root, f.path), bundle.entryFile);
+      console.log(`    import() of ${f.entryPoint} (${kb(f.bytes)}) after the entry, in a fresh process: ${chunkMs[2]!.toFixed(0)} ms (median of 5; min ${chunkMs[0]!.toFixed(0)}, max ${chunkMs[4]!.toFixed(0)})`);
+    }
   }
+}
+
+/** The modules shared/engine/build.ts loads with import() for AKS and GKE clusters. */
+const CLOUD_HALVES = ['shared/platforms/aks/adapter.ts', 'shared/platforms/gke/adapter.ts'];
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
+
+/** What a chunk holds: the module it answers an import() for, and its largest packages by bytes. */
+function chunkContents(f: OutputFile): string {
+  const byPackage = new Map<string, number>();
+  for (const [input, bytes] of Object.entries(f.inputs)) {
+    const owner = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? 'sensorfleet';
+    byPackage.set(owner, (byPackage.get(owner) ?? 0) + bytes);
+  }
+  const sum = [...byPackage.values()].reduce((a, b) => a + b, 0) || 1;
+  const top = [...byPackage.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([p, n]) => `${p} ${Math.round((100 * n) / sum)}%`);
+  return `${f.entryPoint && f.path.includes('.chunks/') ? `import() of ${f.entryPoint}; ` : ''}${top.join(', ')}`;
+}
+
+/**
+ * Import time of `file` in 5 fresh node processes, sorted (one sample is at the mercy of whatever else
+ * the machine does). With `after`, that bundle is imported first, untimed: a chunk's own cost.
+ */
+function coldImportMs(file: string, after?: string): number[] {
+  const first = after ? `await import(${JSON.stringify(pathToFileURL(after).href)}); ` : '';
+  const script = `${first}const t=performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); console.log(performance.now()-t);`;
+  return Array.from({ length: 5 }, () =>
+    Number(
+      execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+        env: { ...process.env, SENSORFLEET_CONFIG: '{}', AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      }).toString(),
+    ),
+  ).sort((a, b) => a - b);
 }
 
 await main();
