@@ -32,6 +32,12 @@ export const azureEndpointsSchema = z
     resourceManager: z.string().url().default('https://management.azure.com'),
     /** Entra ID authority host. */
     authorityHost: z.string().url().default('https://login.microsoftonline.com'),
+    /**
+     * The audience of ARM tokens when it differs from the public cloud's `https://management.azure.com`
+     * (Azure US Government: https://management.core.usgovcloudapi.net/, Azure China:
+     * https://management.core.chinacloudapi.cn/).
+     */
+    resourceManagerAudience: z.string().url().optional(),
   })
   .default({ resourceManager: 'https://management.azure.com', authorityHost: 'https://login.microsoftonline.com' });
 

@@ -42,6 +42,11 @@ export class SandboxWebIdentityIssuer {
     this.disabled.add(account);
   }
 
+  /** EnableOutboundWebIdentityFederation again (undoes disableFor). */
+  enableFor(account: string): void {
+    this.disabled.delete(account);
+  }
+
   async jwks(): Promise<{ keys: JWK[] }> {
     return { keys: (await this.signingKeys()).map((k) => k.publicJwk) };
   }
