@@ -37,6 +37,8 @@ export interface ReconcileRecord {
   changed: { writes: number; reads: number };
   verified?: Coverage;
   dryRun: boolean;
+  /** Set when the reconcile failed for a reason retrying cannot fix: the work item goes to the DLQ at once. */
+  terminal?: boolean;
 }
 
 /** Current state of one cluster in the fleet inventory. */
@@ -49,6 +51,8 @@ export interface ClusterInventoryItem {
   desiredVersion: string;
   nodes: { covered: number; total: number };
   uncovered: Coverage['uncovered'];
+  /** Nodes the sensor image does not support (Windows, other CPUs): not counted in nodes.total. */
+  outOfScope?: NonNullable<Coverage['outOfScope']>;
   lastReconcileId: string;
   lastReconciledAt: string;
   /** Node names / EC2 instance ids of the cluster's nodes (Qualys check-in and stale-sensor safety). */

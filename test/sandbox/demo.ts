@@ -17,6 +17,12 @@ import { deployStackResources } from './stack';
 import { startQualysSandbox } from './qualys/fixture';
 import { runQualysCheckIn, runQualysSync, type QualysSyncReport } from '../../shared/qualys/sync';
 import { liveHostsFromInventory } from '../../shared/state/live-hosts';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { randomUUID } from 'node:crypto';
+import type { ClusterEvent } from '../../shared/domain/cluster-event';
+import { parseClusterRef } from '../../shared/domain/cluster-ref';
+import { enqueueClusterEvents } from '../../shared/queue/work-queue';
+import type { CloudSandbox } from './index';
 
 export interface DemoStep {
   name: string;
@@ -54,8 +60,8 @@ const SENSOR_VERSION = '1.34.1-0';
 export async function runDemo(opts: { log: (line: string) => void }): Promise<DemoReport> {
   const started = Date.now();
   const log = opts.log;
-  log('starting the sandbox: moto_server, AWS front, ECS scheduler simulator, Kubernetes API server …');
-  const sandbox = await startSandbox();
+  log('starting the sandbox: moto_server, AWS front, ECS scheduler simulator, Kubernetes API server, Azure Resource Manager + Entra ID, GKE API + Google STS/IAM …');
+  const sandbox = await startSandbox({ clouds: true });
   const restoreEnv = sandbox.useAwsEnv();
   const savedEnv = { ...process.env };
   let stopQualys: (() => Promise<void>) | undefined;
@@ -66,7 +72,8 @@ export async function runDemo(opts: { log: (line: string) => void }): Promise<De
     const workQueue = Object.values(stack.queues).find((q) => q.name.endsWith('work.fifo') || (!q.name.includes('dlq') && q.name.endsWith('.fifo')))!;
     const dlq = Object.values(stack.queues).find((q) => q !== workQueue)!;
     const table = Object.values(stack.tables)[0]!;
-    configureFunctions({ table: table.name, queueUrl: workQueue.url, dlqUrl: dlq.url, accountId: w.account, region: w.region });
+    const clouds = await actAsFunctionRole(sandbox);
+    configureFunctions({ table: table.name, queueUrl: workQueue.url, dlqUrl: dlq.url, accountId: w.account, region: w.region, azure: clouds.azureTarget, gcp: clouds.gcpTarget });
     await sandbox.fleet.putActivationSecret();
     // The Qualys CS API fake: sensor pods and tasks register when they start (sandbox sensor events).
     const qualys = await startQualysSandbox(sandbox.aws.endpoint, { region: w.region, checkInIntervalMs: 500 });
@@ -111,9 +118,44 @@ export async function runDemo(opts: { log: (line: string) => void }): Promise<De
     const waits = (await store.listReconciles(eksB.ref)).filter((r) => r.outcome === 'not-ready');
     if (waits.length) log(`data-eks was still being created: ${waits.length} attempt(s) found it ${waits[0]!.observed.status} and were retried until it was ACTIVE`);
 
-    await step('scale-out', 'payments-ecs gets 2 container instances, web-eks gets 2 nodes; node events -> coverage verified', async () => {
+    log('\ncreating AKS and GKE clusters: an Entra-integrated AKS cluster (system, spot and Windows pools; still Creating), an AKS cluster with local accounts, a GKE Standard cluster (x86 + Arm pools), a GKE Autopilot cluster …');
+    const aksEntra = await sandbox.azure.fleet.createAksCluster({
+      resourceGroup: 'rg-payments',
+      name: 'payments-aks',
+      mode: 'entra',
+      creatingForMs: 3000,
+      nodePools: [{ name: 'system', count: 2 }, { name: 'spot', count: 1, spot: true }, { name: 'win', count: 1, osType: 'Windows' }],
+    });
+    const aksLocal = await sandbox.azure.fleet.createAksCluster({ resourceGroup: 'rg-legacy', name: 'legacy-aks', mode: 'local', nodePools: [{ name: 'nodepool1', count: 2 }] });
+    const gkeStd = await sandbox.gcp.fleet.createGkeCluster({
+      projectId: DEMO_GCP_PROJECT,
+      projectNumber: DEMO_GCP_PROJECT_NUMBER,
+      location: 'europe-west1',
+      name: 'web-gke',
+      nodePools: [{ name: 'default-pool', nodeCount: 2 }, { name: 'arm-pool', nodeCount: 1, arch: 'arm64' }],
+    });
+    const gkeAuto = await sandbox.gcp.fleet.createGkeCluster({ projectId: DEMO_GCP_PROJECT, projectNumber: DEMO_GCP_PROJECT_NUMBER, location: 'us-central1', name: 'batch-autopilot', autopilot: true, nodePools: [] });
+    const cloudRefs = [aksEntra.ref, aksLocal.ref, gkeStd.ref, gkeAuto.ref];
+
+    await step('enroll-aks-gke', 'discovery of every Azure subscription and GCP project -> cluster work items on the FIFO queue -> reconcile-worker', async () => {
+      const config = parseConfig(JSON.parse(process.env.SENSORFLEET_CONFIG!));
+      const discovery = await discoverFleet(config, buildAdapters(config));
+      for (const e of discovery.errors) log(`  discovery: ${e.scope}: ${e.message}`);
+      const found = discovery.clusters.map((c) => `${c.platform}:${c.scope}:${c.location}:${c.name}`).filter((ref) => cloudRefs.includes(ref));
+      log(`  discovered ${found.length} AKS/GKE cluster(s); queueing one work item each`);
+      const queued = await enqueueClusterEvents(workQueue.url, found.map((ref) => workItem(ref, 'cluster-created', 'demo-discovery')));
+      if (queued.failed.length) throw new Error(`could not queue: ${queued.failed.map((f) => f.reason).join('; ')}`);
+      await mapping.drain(180_000);
+    });
+    const aksWaits = (await store.listReconciles(aksEntra.ref)).filter((r) => r.outcome === 'not-ready');
+    if (aksWaits.length) log(`payments-aks was still being created: ${aksWaits.length} attempt(s) found it ${aksWaits[0]!.observed.status} and were retried until it was Succeeded/Running`);
+
+    await step('scale-out', 'payments-ecs gets 2 container instances, web-eks 2 nodes, payments-aks and web-gke 1 node each; node events -> coverage verified', async () => {
       const instances = await sandbox.fleet.addEcsInstances(ecsA.ref, 2);
       await sandbox.fleet.addEksNodes(eksA.ref, [{ name: 'web-3' }, { name: 'web-4' }]);
+      sandbox.azure.fleet.addNodes(aksEntra.ref, 'system', 1);
+      sandbox.gcp.fleet.addNodes(gkeStd.ref, 'default-pool', 1);
+      await enqueueClusterEvents(workQueue.url, [workItem(aksEntra.ref, 'nodes-changed', 'demo-node-pool'), workItem(gkeStd.ref, 'nodes-changed', 'demo-node-pool')]);
       await deliver([
         ...instances.map((arn, i) => ecsContainerInstanceStateChange(w, 'payments-ecs', arn, `i-new${i}`)),
         eksUpdateNodegroupConfig(w, 'web-eks', 'default', 5),
@@ -175,12 +217,16 @@ export async function runDemo(opts: { log: (line: string) => void }): Promise<De
     const staleGone = stale.every((sensor) => !qualys.fake.sensors.has(sensor.uuid));
 
     const clusters = await fleetRows(store);
-    const converged = [ecsA, ecsB, eksA, eksB].every((c) => {
+    const converged = [ecsA, ecsB, eksA, eksB, aksEntra, aksLocal, gkeStd].every((c) => {
       const row = clusters.find((r) => r.cluster === c.ref);
       return row && row.nodes.total > 0 && row.nodes.covered === row.nodes.total && row.sensorVersion === SENSOR_VERSION;
     });
+    const autopilot = clusters.find((r) => r.cluster === gkeAuto.ref);
+    const autopilotExplained = autopilot?.status === 'skipped' && /Autopilot/.test(autopilot.message ?? '');
+    if (autopilot) log(`${gkeAuto.ref}: ${autopilot.message}`);
     const ok =
       converged &&
+      autopilotExplained &&
       steps.at(-1)!.writes === 0 &&
       staleGone &&
       qualysReport.nonUnknownDeleteAttempts === 0 &&
@@ -205,14 +251,40 @@ async function fleetRows(store: DynamoDbFleetStore): Promise<FleetRow[]> {
   return (await store.listClusters()).map(rowFromInventory).sort((a, b) => a.cluster.localeCompare(b.cluster));
 }
 
+const DEMO_GCP_PROJECT = 'sensorfleet-demo';
+const DEMO_GCP_PROJECT_NUMBER = '614082201467';
+const FUNCTION_ROLE = 'sensorfleet-reconcile-worker';
+
+/**
+ * The functions run as their Lambda role: an assumed-role session, so the JWT from STS
+ * GetWebIdentityToken names the role, which the Entra application's federated credential and the
+ * GCP workload identity provider trust (as infra/ sets them up).
+ */
+async function actAsFunctionRole(sandbox: CloudSandbox): Promise<{ azureTarget: Record<string, unknown>; gcpTarget: Record<string, unknown> }> {
+  const roleArn = `arn:aws:iam::${sandbox.aws.accountId}:role/${FUNCTION_ROLE}`;
+  const sts = new STSClient({ endpoint: sandbox.aws.endpoint, region: sandbox.aws.region, credentials: sandbox.aws.credentials });
+  const c = (await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'reconcile-worker', DurationSeconds: 3600 }))).Credentials!;
+  sts.destroy();
+  Object.assign(process.env, { AWS_ACCESS_KEY_ID: c.AccessKeyId!, AWS_SECRET_ACCESS_KEY: c.SecretAccessKey!, AWS_SESSION_TOKEN: c.SessionToken! });
+  resetAwsClients();
+  const app = sandbox.azure.registerApp({ awsAccount: sandbox.aws.accountId, subject: roleArn });
+  return { azureTarget: sandbox.azure.targetConfig(app), gcpTarget: sandbox.gcp.target(DEMO_GCP_PROJECT, { projectNumber: DEMO_GCP_PROJECT_NUMBER }) };
+}
+
+/** A work item as discovery (nightly) or a webhook would queue it. */
+function workItem(ref: string, kind: ClusterEvent['kind'], source: string): ClusterEvent {
+  parseClusterRef(ref);
+  return { id: `${source}:${kind}:${ref}:${randomUUID()}`, time: new Date().toISOString(), kind, cluster: ref, source, detail: {} };
+}
+
 /** What serverless.yml wires into the functions' environment, pointed at the sandbox. */
-function configureFunctions(o: { table: string; queueUrl: string; dlqUrl: string; accountId: string; region: string }): void {
+function configureFunctions(o: { table: string; queueUrl: string; dlqUrl: string; accountId: string; region: string; azure: Record<string, unknown>; gcp: Record<string, unknown> }): void {
   process.env.SENSORFLEET_TABLE = o.table;
   process.env.SENSORFLEET_QUEUE_URL = o.queueUrl;
   process.env.SENSORFLEET_DLQ_URL = o.dlqUrl;
   process.env.SENSORFLEET_CONFIG = JSON.stringify({
     sensor: { version: SENSOR_VERSION },
-    targets: { aws: [{ accountId: o.accountId, regions: [o.region] }] },
+    targets: { aws: [{ accountId: o.accountId, regions: [o.region] }], azure: [o.azure], gcp: [o.gcp] },
     rollout: { deadlineSeconds: 60, pollSeconds: 0.2, readinessPollSeconds: 1, readinessDeadlineSeconds: 300, maxAttempts: 3, concurrency: 4 },
   });
 }

@@ -6,6 +6,8 @@ import { DEFAULT_ACCOUNT } from './aws/accounts';
 import { createFleet, type Fleet } from './fleet';
 import { FakeKubeApiServer, type FakeKubeCluster } from './kube';
 import { SensorEvents } from './sensor-events';
+import type { AzureSandbox } from './azure/index';
+import type { GcpSandbox } from './gcp/index';
 
 /**
  * The local fleet the tests and the demo run against (DESIGN §6): moto behind the AWS front, the ECS
@@ -27,9 +29,17 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
+/** With `clouds: true`: the Azure (ARM, Entra) and Google (GKE, STS, IAM Credentials) stand-ins as well. */
+export interface CloudSandbox extends Sandbox {
+  azure: AzureSandbox;
+  gcp: GcpSandbox;
+}
+
 const AWS_ENV = ['AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'] as const;
 
-export async function startSandbox(opts: { motoUrl?: string; region?: string } = {}): Promise<Sandbox> {
+export async function startSandbox(opts: { motoUrl?: string; region?: string; clouds: true }): Promise<CloudSandbox>;
+export async function startSandbox(opts?: { motoUrl?: string; region?: string; clouds?: false }): Promise<Sandbox>;
+export async function startSandbox(opts: { motoUrl?: string; region?: string; clouds?: boolean } = {}): Promise<Sandbox | CloudSandbox> {
   let ownMoto: MotoServer | undefined;
   const motoUrl = opts.motoUrl ?? (ownMoto = await startMoto()).url;
   const region = opts.region ?? 'us-east-1';
@@ -43,7 +53,8 @@ export async function startSandbox(opts: { motoUrl?: string; region?: string } =
   const accountId = DEFAULT_ACCOUNT;
   const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
   const fleet = createFleet({ moto, motoUrl, front, ecs, kube, sensors, accountId, region });
-  return {
+  const clouds = opts.clouds ? await startClouds({ kube, front, sensors, accountId }) : undefined;
+  const base: Sandbox = {
     aws: { endpoint: front.url, region, accountId, credentials },
     useAwsEnv() {
       const saved = Object.fromEntries(AWS_ENV.map((k) => [k, process.env[k]]));
@@ -70,6 +81,8 @@ export async function startSandbox(opts: { motoUrl?: string; region?: string } =
     kubeClusterFor: (ref) => fleet.kubeCluster(ref),
     motoUrl,
     async stop() {
+      await clouds?.azure.stop();
+      await clouds?.gcp.stop();
       await ecs.stop();
       await front.stop();
       await kube.stop();
@@ -77,6 +90,17 @@ export async function startSandbox(opts: { motoUrl?: string; region?: string } =
       await ownMoto?.stop();
     },
   };
+  return clouds ? { ...base, ...clouds } : base;
+}
+
+async function startClouds(o: { kube: FakeKubeApiServer; front: AwsFront; sensors: SensorEvents; accountId: string }): Promise<{ azure: AzureSandbox; gcp: GcpSandbox }> {
+  // the Google and Azure SDK stand-ins load only for sandboxes that use them
+  const [{ startAzureSandbox }, { startGcpSandbox }] = await Promise.all([import('./azure/index'), import('./gcp/index')]);
+  const [azure, gcp] = await Promise.all([
+    startAzureSandbox({ kube: o.kube, front: o.front, sensors: o.sensors }),
+    startGcpSandbox({ kube: o.kube, front: o.front, sensors: o.sensors, awsAccountId: o.accountId }),
+  ]);
+  return { azure, gcp };
 }
 
 export type { Fleet } from './fleet';

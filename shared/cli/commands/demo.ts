@@ -6,6 +6,8 @@ import { EXIT, println, type CliIo } from '../io';
  * The sandbox lives in test/sandbox (shared by the tests and the demo); it is loaded here only.
  */
 export async function demoCommand(args: string[], io: CliIo): Promise<number> {
+  const rerun = await (await import('../../../test/sandbox/trust')).rerunTrustingSandboxCa();
+  if (rerun !== undefined) return rerun;
   const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false }, verbose: { type: 'boolean', default: false } }, strict: true });
   if (!values.verbose) {
     process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
