@@ -1,46 +1,79 @@
-import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { loadConfig } from '../shared/config/load';
-import { clusterEventSchema, type ClusterEvent } from '../shared/domain/cluster-event';
+import { loadConfig, parseConfig } from '../shared/config/load';
+import type { SensorfleetConfig } from '../shared/config/schema';
+import type { ClusterEvent } from '../shared/domain/cluster-event';
 import { parseClusterRef } from '../shared/domain/cluster-ref';
 import { buildEngine } from '../shared/engine/build';
-import { reconcileCluster } from '../shared/engine/reconcile';
-import { decideAfterAttempt } from '../shared/engine/work-decision';
+import { reconcileCluster, RecordNotWrittenError } from '../shared/engine/reconcile';
 import { activeWindow } from '../shared/engine/windows';
+import { decideAfterAttempt, decideAfterError, type WorkDecision } from '../shared/engine/work-decision';
 import { powertools } from '../shared/lambda/powertools';
+import { reconciledLogAttributes } from '../shared/lambda/reconciled-log';
 import { awsClient } from '../shared/platforms/aws/clients';
-import { fifoId } from '../shared/queue/work-queue';
+import { processFifoBatch, type RecordDisposition } from '../shared/queue/fifo-batch';
+import { readWorkItem, RECEIVES_BEFORE_FRESH_MESSAGE, secondsUntilDue, type WorkItem } from '../shared/queue/work-item';
+import { WorkItemQueue, type DeadLetterItem } from '../shared/queue/work-item-queue';
+import { errorMessage } from '../shared/runtime/errors';
 
 const { logger, metrics } = powertools('reconcile-worker');
-const config = loadConfig();
-const region = process.env.AWS_REGION ?? 'us-east-1';
-const sqs = awsClient(SQSClient, { region });
-const processor = new SqsFifoPartialProcessorAsync();
-
-/** The item must be tried again later: the message's visibility was already set to the delay. */
-class RetryLater extends Error {
-  override name = 'RetryLater';
-}
+const sqs = awsClient(SQSClient, { region: process.env.AWS_REGION ?? 'us-east-1' });
+const DEFAULT_ROLLOUT = parseConfig({}).rollout;
 
 // The same event delivered twice (after FIFO's 5-minute dedup window) is answered from the
-// idempotency record and causes no second reconcile. Failures are not stored, so retries run.
+// idempotency record and causes no second reconcile. Only final decisions (done, dead-letter) are
+// stored; a retry is thrown, so nothing is stored and the requeued item runs again.
 const idempotency = new IdempotencyConfig({ eventKeyJmesPath: 'id', expiresAfterSeconds: 3600 });
-const persistenceStore = new DynamoDBPersistenceLayer({
-  tableName: config.state.tableName,
-  keyAttr: 'pk',
-  sortKeyAttr: 'sk',
-  staticPkValue: 'IDEMPOTENCY#reconcile-worker',
+
+interface AttemptContext {
+  /** This attempt's number among the item's failed attempts (failed so far + 1). */
+  attempt: number;
+  firstSeenAt: number;
+}
+
+type Setup =
+  | { ok: true; config: SensorfleetConfig; attempt: (event: ClusterEvent, ctx: AttemptContext) => Promise<WorkDecision> }
+  | { ok: false; error: unknown };
+
+let setup: Setup | undefined;
+
+/**
+ * Configuration and what is built from it, on first use: a configuration that does not load sends
+ * each item to the DLQ with the reason (retrying cannot fix it) instead of failing every invocation.
+ */
+function workerSetup(): Setup {
+  if (setup) return setup;
+  try {
+    const config = loadConfig();
+    const persistenceStore = new DynamoDBPersistenceLayer({ tableName: config.state.tableName, keyAttr: 'pk', sortKeyAttr: 'sk', staticPkValue: 'IDEMPOTENCY#reconcile-worker' });
+    setup = { ok: true, config, attempt: makeIdempotent(attemptFor(config), { persistenceStore, config: idempotency }) };
+  } catch (error) {
+    setup = { ok: false, error };
+  }
+  return setup;
+}
+
+const queue = new WorkItemQueue(sqs, {
+  queue: () => required(process.env.SENSORFLEET_QUEUE_URL ?? configured()?.queue.url, 'SENSORFLEET_QUEUE_URL'),
+  dlq: () => required(process.env.SENSORFLEET_DLQ_URL ?? configured()?.queue.dlqUrl, 'SENSORFLEET_DLQ_URL'),
 });
 
-const reconcileOnce = makeIdempotent(
-  async (event: ClusterEvent, receiveCount: number, receiptHandle: string) => {
+/** A retry decision leaves the idempotent attempt by throwing, so it is not stored as the item's result. */
+class RetryDecision extends Error {
+  override name = 'RetryDecision';
+  constructor(readonly decision: Extract<WorkDecision, { kind: 'retry' }>) {
+    super(decision.reason);
+  }
+}
+
+function attemptFor(config: SensorfleetConfig) {
+  return async (event: ClusterEvent, ctx: AttemptContext): Promise<WorkDecision> => {
     const ref = parseClusterRef(event.cluster);
     const deps = await buildEngine(config, [ref]);
     const force = event.kind === 'redeploy-requested' ? ((event.detail.action as 'restart' | 'redeploy' | undefined) ?? 'restart') : undefined;
@@ -57,69 +90,169 @@ const reconcileOnce = makeIdempotent(
       ...(window ? { holdReason: `maintenance window ${window.start}-${window.end} ${window.timeZone}` } : {}),
     });
     metrics.addMetric(`outcome_${record.outcome}`, MetricUnit.Count, 1);
-    logger.info('reconciled', { cluster: record.cluster, eventId: event.id, outcome: record.outcome, message: record.message, writes: record.changed.writes });
+    logger.info('reconciled', { ...reconciledLogAttributes(record, event.id), attempt: ctx.attempt });
+    const decision = decideAfterAttempt(event, record, ctx.attempt, config.rollout, new Date(), ctx.firstSeenAt);
+    if (decision.kind === 'retry') throw new RetryDecision(decision);
+    return decision;
+  };
+}
 
-    const decision = decideAfterAttempt(event, record, receiveCount, config.rollout, new Date());
-    if (decision.kind === 'retry') {
-      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl(), ReceiptHandle: receiptHandle, VisibilityTimeout: decision.delaySeconds }));
-      throw new RetryLater(`${event.cluster}: retry in ${decision.delaySeconds}s: ${decision.reason}`);
-    }
-    if (decision.kind === 'dead-letter') await deadLetter(event, decision.reason);
-    return { cluster: record.cluster, outcome: record.outcome };
-  },
-  { persistenceStore, config: idempotency },
-);
-
-async function processRecord(record: SQSRecord): Promise<void> {
-  const parsed = parseBody(record.body);
-  if (!parsed.ok) {
+async function handleRecord(record: SQSRecord): Promise<RecordDisposition> {
+  const now = new Date();
+  const s = workerSetup();
+  const rollout = s.ok ? s.config.rollout : DEFAULT_ROLLOUT;
+  const read = readWorkItem(record, now);
+  if (!read.ok) {
     // Malformed work items are never retried: they go to the DLQ with the reason, the batch goes on.
-    logger.error('malformed work item', { messageId: record.messageId, reason: parsed.reason });
+    logger.error('malformed work item', { messageId: read.messageId, reason: read.reason });
     metrics.addMetric('malformed_work_item', MetricUnit.Count, 1);
-    await deadLetter({ id: record.messageId, cluster: 'unknown' }, `malformed work item: ${parsed.reason}`, record.body);
-    return;
+    return deadLetter({ id: read.messageId, cluster: 'unknown', body: read.body, attempts: 0 }, record.receiptHandle, `malformed work item: ${read.reason}`, rollout);
   }
-  const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
-  await reconcileOnce(parsed.event, receiveCount, record.receiptHandle);
+  const item = read.item;
+  const due = secondsUntilDue(item, now);
+  // an early delivery of a requeued item: its backoff is not over; no attempt is made or counted
+  if (due > 0) return hold(item, due);
+
+  let decision: WorkDecision;
+  if (!s.ok) {
+    decision = failedOutside(item, s.error, rollout);
+  } else {
+    try {
+      decision = await s.attempt(item.event, { attempt: item.attempts + 1, firstSeenAt: item.firstSeenAt });
+    } catch (err) {
+      decision = err instanceof RetryDecision ? err.decision : failedOutside(item, err, rollout);
+    }
+  }
+  return carryOut(item, decision, rollout);
 }
 
-function parseBody(body: string): { ok: true; event: ClusterEvent } | { ok: false; reason: string } {
-  let json: unknown;
+/** An error outside the reconcile's own handling: logged with the reason, then the same decision as any attempt. */
+function failedOutside(item: WorkItem, err: unknown, rollout: SensorfleetConfig['rollout']): WorkDecision {
+  const base = { cluster: item.event.cluster, eventId: item.event.id, attempt: item.attempts + 1 };
+  if (err instanceof RecordNotWrittenError) {
+    // the attempt may have changed the cluster: the log keeps what the record would have said
+    logger.error('reconcile not recorded', { ...reconciledLogAttributes(err.record, item.event.id), attempt: base.attempt, outcomeReason: err.record.message, planned: err.record.planned.map((a) => a.reason), reason: err.message });
+  } else {
+    logger.error('work item attempt failed', { ...base, reason: errorMessage(err), error: (err as Error)?.name });
+  }
+  return decideAfterError(item.event, err, item.attempts + 1, rollout, new Date(), item.firstSeenAt);
+}
+
+async function carryOut(item: WorkItem, decision: WorkDecision, rollout: SensorfleetConfig['rollout']): Promise<RecordDisposition> {
+  if (decision.kind === 'done') return { kind: 'done' };
+  if (decision.kind === 'dead-letter') {
+    return deadLetter({ id: item.event.id, cluster: item.event.cluster, body: item.body, attempts: item.attempts + 1 }, item.receiptHandle, decision.reason, rollout);
+  }
+  const log = { cluster: item.event.cluster, eventId: item.event.id, delaySeconds: decision.delaySeconds, reason: decision.reason };
+  if (decision.attempts !== undefined) {
+    // a failed attempt: the item goes on as a new message that carries the new count
+    metrics.addMetric('work_item_retried', MetricUnit.Count, 1);
+    logger.info('work item retried', { ...log, attempts: decision.attempts });
+    return requeue(item, decision.attempts, decision.delaySeconds);
+  }
+  // a readiness poll: the same message waits at the head of its group, the count unchanged
+  if (item.receiveCount >= RECEIVES_BEFORE_FRESH_MESSAGE) return requeue(item, item.attempts, decision.delaySeconds);
+  return hold(item, decision.delaySeconds);
+}
+
+/** This message stays and waits `seconds`; if its visibility cannot be changed, a new message carries the item instead. */
+async function hold(item: WorkItem, seconds: number): Promise<RecordDisposition> {
   try {
-    json = JSON.parse(body);
-  } catch {
-    return { ok: false, reason: 'body is not JSON' };
+    await queue.delay(item.receiptHandle, seconds);
+    return { kind: 'held', delaySeconds: seconds };
+  } catch (err) {
+    logger.warn('work item requeued as a new message', { cluster: item.event.cluster, eventId: item.event.id, reason: `its visibility could not be changed: ${errorMessage(err)}` });
+    try {
+      await queue.requeue(item, { attempts: item.attempts, notBefore: Date.now() + seconds * 1000 });
+      return { kind: 'requeued', delaySeconds: seconds };
+    } catch (again) {
+      return stalled(item.event, again);
+    }
   }
-  const result = clusterEventSchema.safeParse(json);
-  if (!result.success) return { ok: false, reason: result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') };
-  return { ok: true, event: result.data };
 }
 
-async function deadLetter(event: Pick<ClusterEvent, 'id' | 'cluster'>, reason: string, rawBody?: string): Promise<void> {
-  const dlq = process.env.SENSORFLEET_DLQ_URL ?? config.queue.dlqUrl;
-  if (!dlq) throw new Error('SENSORFLEET_DLQ_URL is not set; cannot dead-letter');
-  await sqs.send(
-    new SendMessageCommand({
-      QueueUrl: dlq,
-      MessageBody: rawBody ?? JSON.stringify(event),
-      MessageGroupId: fifoId(event.cluster),
-      MessageDeduplicationId: fifoId(`dlq-${event.id}`),
-      MessageAttributes: { reason: { DataType: 'String', StringValue: reason.slice(0, 1000) } },
-    }),
-  );
-  metrics.addMetric('dead_lettered', MetricUnit.Count, 1);
-  logger.warn('work item sent to DLQ', { eventId: event.id, cluster: event.cluster, reason });
+/** The item as a new message (with `attempts`); if that cannot be sent, this message waits instead (the count then stays). */
+async function requeue(item: WorkItem, attempts: number, seconds: number): Promise<RecordDisposition> {
+  try {
+    await queue.requeue(item, { attempts, notBefore: Date.now() + seconds * 1000 });
+    return { kind: 'requeued', delaySeconds: seconds };
+  } catch (err) {
+    logger.warn('work item could not be requeued; the same message waits instead', { cluster: item.event.cluster, eventId: item.event.id, attempts: item.attempts, reason: errorMessage(err) });
+    try {
+      await queue.delay(item.receiptHandle, seconds);
+      return { kind: 'held', delaySeconds: seconds };
+    } catch (again) {
+      return stalled(item.event, again);
+    }
+  }
 }
 
-function queueUrl(): string {
-  const url = process.env.SENSORFLEET_QUEUE_URL ?? config.queue.url;
-  if (!url) throw new Error('SENSORFLEET_QUEUE_URL is not set');
-  return url;
+async function deadLetter(item: DeadLetterItem, receiptHandle: string, reason: string, rollout: SensorfleetConfig['rollout']): Promise<RecordDisposition> {
+  try {
+    await queue.deadLetter(item, reason);
+    metrics.addMetric('dead_lettered', MetricUnit.Count, 1);
+    logger.warn('work item sent to DLQ', { eventId: item.id, cluster: item.cluster, attempts: item.attempts, reason });
+    return { kind: 'done' };
+  } catch (err) {
+    // kept: the next delivery decides again (a stored decision is answered by the idempotency record) and retries the send
+    logger.error('work item could not be dead-lettered; kept for another try', { eventId: item.id, cluster: item.cluster, reason, error: errorMessage(err) });
+    try {
+      await queue.delay(receiptHandle, rollout.retryBackoffSeconds);
+      return { kind: 'held', delaySeconds: rollout.retryBackoffSeconds };
+    } catch (again) {
+      return stalled({ id: item.id, cluster: item.cluster }, again);
+    }
+  }
+}
+
+/** Nothing more can be done from here (SQS itself failing): the message returns after the queue's visibility timeout, and says so. */
+function stalled(event: Pick<ClusterEvent, 'id' | 'cluster'>, err: unknown): RecordDisposition {
+  metrics.addMetric('work_item_stalled', MetricUnit.Count, 1);
+  logger.error("work item left to the queue's visibility timeout", { eventId: event.id, cluster: event.cluster, reason: errorMessage(err) });
+  return { kind: 'failed' };
+}
+
+/** Followers of a held record in its FIFO group wait as long as it does (a fresh message when received too often). */
+async function holdFollowers(records: SQSRecord[], seconds: number): Promise<Set<string>> {
+  const finished = new Set<string>();
+  const now = new Date();
+  const toDelay: SQSRecord[] = [];
+  for (const r of records) {
+    const read = readWorkItem(r, now);
+    if (read.ok && read.item.receiveCount >= RECEIVES_BEFORE_FRESH_MESSAGE) {
+      try {
+        await queue.requeue(read.item, { attempts: read.item.attempts, notBefore: read.item.notBefore ?? 0 });
+        finished.add(r.messageId);
+        continue;
+      } catch {
+        // delayed like the others below
+      }
+    }
+    toDelay.push(r);
+  }
+  if (toDelay.length === 0) return finished;
+  try {
+    const failed = await queue.delayAll(toDelay.map((r) => r.receiptHandle), seconds);
+    if (failed.length) logger.warn("held followers left to the queue's visibility timeout", { count: failed.length, reason: 'ChangeMessageVisibilityBatch refused them' });
+  } catch (err) {
+    logger.warn("held followers left to the queue's visibility timeout", { count: toDelay.length, reason: errorMessage(err) });
+  }
+  return finished;
+}
+
+function configured(): SensorfleetConfig | undefined {
+  const s = workerSetup();
+  return s.ok ? s.config : undefined;
+}
+
+function required(value: string | undefined, name: string): string {
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
 }
 
 async function baseHandler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   idempotency.registerLambdaContext(context);
-  return processPartialResponse(event, processRecord, processor, { context, skipGroupOnError: true, throwOnFullBatchFailure: false });
+  return processFifoBatch(event.Records, handleRecord, holdFollowers);
 }
 
 export const handler = middy(baseHandler).use(injectLambdaContext(logger)).use(logMetrics(metrics));

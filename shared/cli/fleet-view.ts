@@ -1,4 +1,3 @@
-import { parseClusterRef } from '../domain/cluster-ref';
 import type { ClusterInventoryItem, ReconcileRecord } from '../state/records';
 import { renderTable } from './table';
 
@@ -15,10 +14,10 @@ export interface FleetRow {
 export function rowFromRecord(r: ReconcileRecord): FleetRow {
   return {
     cluster: r.cluster,
-    platform: parseClusterRef(r.cluster).platform,
+    platform: r.platform,
     sensorVersion: r.verified?.sensorVersion ?? r.observed.sensorVersion ?? null,
     nodes: { covered: r.verified?.covered ?? 0, total: r.verified?.total ?? 0 },
-    status: r.outcome,
+    status: r.observed.status === 'NOT_FOUND' ? 'not-found' : r.outcome,
     message: r.message,
   };
 }

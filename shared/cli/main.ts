@@ -1,62 +1,80 @@
-import { InvalidClusterRefError } from '../domain/cluster-ref';
-import { ConfigError, errorMessage, InvalidInputError } from '../runtime/errors';
+import { distance, UsageError, usageMessage } from './args';
+import { describeError, isUsageLike } from './errors';
+import { helpText, overviewText, readmeCliSection } from './help';
 import { EXIT, println, processIo, type CliIo } from './io';
+import { COMMANDS, findCommand, type CommandSpec } from './spec';
+import { VERSION } from './version';
 
-const USAGE = `usage: sensorfleet <command> [options]
+type Command = (args: string[], io: CliIo) => Promise<number>;
 
-commands:
-  plan       [--cluster REF]... [--json]        dry run: per cluster, what would change and why
-  reconcile  [--cluster REF]... [--force] [--json]
-                                                observe, plan, apply in waves, verify coverage
-  status     [--cluster REF] [--json]           fleet inventory (and a cluster's recent reconciles)
-  redeploy   (--cluster REF | --selector GLOB) --reason TEXT [--action restart|redeploy] [--now]
-                                                on-call forced redeploy, reason and outcome recorded
-  event normalize <file|->                      canonical events of a raw payload, as one JSON array
-  qualys sync [--dry-run] [--json]              registry scan schedules and stale sensor purge
-  sandbox                                       start the local sandbox and keep it running
-  demo [--json]                                 run the end-to-end demo against the local sandbox
-
-cluster references: aws-ecs:<account>:<region>:<name>, aws-eks:<account>:<region>:<name>,
-  azure-aks:<subscription>:<resource-group>:<name>, gcp-gke:<project>:<location>:<name>
-configuration: --config FILE, or SENSORFLEET_CONFIG_FILE / SENSORFLEET_CONFIG`;
+/** Each command's code is imported only when it runs (a chunk of its own in the bundle). */
+const LOADERS: Record<string, () => Promise<Command>> = {
+  plan: async () => (await import('./commands/fleet-run')).planCommand,
+  reconcile: async () => (await import('./commands/fleet-run')).reconcileCommand,
+  status: async () => (await import('./commands/status')).statusCommand,
+  redeploy: async () => (await import('./commands/redeploy')).redeployCommand,
+  'event normalize': async () => (await import('./commands/event-normalize')).eventNormalizeCommand,
+  'qualys sync': async () => (await import('./commands/qualys')).qualysSyncCommand,
+  invoke: async () => (await import('./commands/invoke')).invokeCommand,
+  sandbox: async () => (await import('./commands/sandbox')).sandboxCommand,
+  'sandbox token': async () => (await import('./commands/sandbox')).sandboxTokenCommand,
+  demo: async () => (await import('./commands/demo')).demoCommand,
+};
 
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
-  const [command, ...rest] = argv;
-  try {
-    switch (command) {
-      case 'plan':
-      case 'reconcile':
-        return await (await import('./commands/fleet-run')).fleetRunCommand(command, rest, io);
-      case 'status':
-        return await (await import('./commands/status')).statusCommand(rest, io);
-      case 'redeploy':
-        return await (await import('./commands/redeploy')).redeployCommand(rest, io);
-      case 'event':
-        if (rest[0] !== 'normalize') break;
-        return await (await import('./commands/event-normalize')).eventNormalizeCommand(rest.slice(1), io);
-      case 'qualys':
-        if (rest[0] !== 'sync') break;
-        return await (await import('./commands/qualys')).qualysSyncCommand(rest.slice(1), io);
-      case 'sandbox':
-        return await (await import('./commands/sandbox')).sandboxCommand(rest, io);
-      case 'demo':
-        return await (await import('./commands/demo')).demoCommand(rest, io);
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        println(io.stdout, USAGE);
-        return command === undefined ? EXIT.usage : EXIT.ok;
-    }
-    println(io.stderr, `unknown command: ${argv.join(' ')}\n\n${USAGE}`);
+  const [first] = argv;
+  if (first === undefined) {
+    println(io.stderr, overviewText());
     return EXIT.usage;
+  }
+  if (first === '--version' || first === '-V') {
+    // which build answers: the bundle the install step made, or the sources (after an edit, or without a build)
+    println(io.stdout, `sensorfleet ${VERSION} (${import.meta.url.includes('/dist/cli/') ? 'bundle in dist/cli' : 'TypeScript sources'}, node ${process.version})`);
+    return EXIT.ok;
+  }
+  if (first === '--help' || first === '-h') return helpCommand([], io);
+  const found = findCommand(argv);
+  if (!found) {
+    println(io.stderr, `sensorfleet: unknown command "${argv.slice(0, 2).join(' ')}"${didYouMean(argv)}; \`sensorfleet help\` lists the commands`);
+    return EXIT.usage;
+  }
+  const { spec, rest } = found;
+  if (spec.name === 'help') return helpCommand(rest, io);
+  // answered here for every command, so `sandbox --help` or `demo --help` never starts anything
+  if (rest.includes('--help') || rest.includes('-h')) {
+    println(io.stdout, helpText(spec));
+    return EXIT.ok;
+  }
+  try {
+    return await (await LOADERS[spec.name]!())(rest, io);
   } catch (err) {
-    const usage = err instanceof ConfigError || err instanceof InvalidInputError || err instanceof InvalidClusterRefError || isArgError(err);
-    println(io.stderr, `error: ${errorMessage(err)}`);
+    const usage = isUsageLike(err);
+    println(io.stderr, err instanceof UsageError ? usageMessage(spec, err.message) : `sensorfleet ${spec.name}: ${describeError(err)}`);
     return usage ? EXIT.usage : EXIT.failed;
   }
 }
 
-function isArgError(err: unknown): boolean {
-  return typeof (err as { code?: unknown })?.code === 'string' && String((err as { code: string }).code).startsWith('ERR_PARSE_ARGS');
+function helpCommand(args: string[], io: CliIo): number {
+  if (args.includes('--markdown')) {
+    println(io.stdout, readmeCliSection());
+    return EXIT.ok;
+  }
+  const names = args.filter((a) => !a.startsWith('-'));
+  if (names.length === 0) {
+    println(io.stdout, args.includes('--help') || args.includes('-h') ? helpText(findCommand(['help'])!.spec) : overviewText());
+    return EXIT.ok;
+  }
+  const found = findCommand(names);
+  if (!found || found.rest.length > 0) {
+    println(io.stderr, `sensorfleet help: unknown command "${names.join(' ')}"${didYouMean(names)}`);
+    return EXIT.usage;
+  }
+  println(io.stdout, helpText(found.spec as CommandSpec));
+  return EXIT.ok;
+}
+
+function didYouMean(argv: readonly string[]): string {
+  const typed = argv.slice(0, 2).join(' ');
+  const best = COMMANDS.map((c) => ({ name: c.name, d: Math.min(distance(c.name, argv[0] ?? ''), distance(c.name, typed)) })).sort((a, b) => a.d - b.d)[0];
+  return best && best.d <= 3 ? ` (did you mean "${best.name}"?)` : '';
 }

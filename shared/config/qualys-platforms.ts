@@ -18,6 +18,15 @@ export const QUALYS_PLATFORM_DOMAINS: Record<string, string> = {
   KSA1: 'qg1.apps.qualysksa.com',
 };
 
+export const QUALYS_PLATFORMS = Object.keys(QUALYS_PLATFORM_DOMAINS);
+
+/** A platform name of the table above (case-insensitive). */
+export function isQualysPlatform(name: string): boolean {
+  return Object.hasOwn(QUALYS_PLATFORM_DOMAINS, name.toUpperCase());
+}
+
+export const UNKNOWN_PLATFORM_HINT = `a Qualys platform: one of ${QUALYS_PLATFORMS.join(', ')}`;
+
 export function gatewayUrl(platform: string): string {
   return `https://gateway.${domainOf(platform)}`;
 }

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { qualysConfigSchema } from '../qualys/config';
+import { isQualysPlatform, UNKNOWN_PLATFORM_HINT } from './qualys-platforms';
 import { awsTargetSchema } from '../platforms/aws/config';
 import { azureTargetSchema } from '../platforms/aks/config';
 import { gcpTargetSchema } from '../platforms/gke/config';
@@ -43,8 +44,20 @@ export const sensorSchema = z.strictObject({
   /** DaemonSet rolling update: a share of nodes ("10%") or a count. */
   maxUnavailable: z.union([z.string().regex(/^\d+%$/), z.number().int().positive()]).default('10%'),
   /** Qualys platform (POD_URL is derived) or an explicit POD_URL. */
-  qualysPlatform: z.string().default('US2'),
+  qualysPlatform: z.string().refine(isQualysPlatform, `want ${UNKNOWN_PLATFORM_HINT}`).default('US2'),
   podUrl: z.string().url().optional(),
+  /**
+   * The operating systems and CPU architectures the configured sensor image runs on (values of the node
+   * labels kubernetes.io/os and kubernetes.io/arch). The DaemonSet selects only these nodes; the others
+   * are reported as out of scope, not as uncovered. The Qualys container sensor is a Linux image.
+   */
+  nodeSelection: z
+    .strictObject({
+      operatingSystems: z.array(z.enum(['linux', 'windows'])).min(1).default(['linux']),
+      // GOARCH names, as the kubelet sets kubernetes.io/arch
+      architectures: z.array(z.enum(['amd64', 'arm64', 'arm', 'ppc64le', 's390x', '386'])).min(1).default(['amd64', 'arm64']),
+    })
+    .default({ operatingSystems: ['linux'], architectures: ['amd64', 'arm64'] }),
   ecs: z
     .strictObject({
       cpu: z.number().int().positive().default(256),
@@ -74,8 +87,18 @@ export const maintenanceWindowSchema = z.strictObject({
   days: z.array(z.number().int().min(0).max(6)).default([]),
   start: z.string().regex(/^\d{2}:\d{2}$/),
   end: z.string().regex(/^\d{2}:\d{2}$/),
-  timeZone: z.string().default('UTC'),
+  /** Checked here: an unknown zone would make every work item's window check throw. */
+  timeZone: z.string().refine(isIanaTimeZone, 'an IANA time zone such as Europe/Berlin').default('UTC'),
 });
+
+function isIanaTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const rolloutSchema = z.strictObject({
   /** Seconds a rollout may take before it is reported as stuck. */

@@ -3,9 +3,9 @@ import * as z from 'zod';
 import type { SensorfleetConfig } from '../config/schema';
 import { sensorPodUrl } from '../config/qualys-platforms';
 import type { ClusterRef } from '../domain/cluster-ref';
-import { awsClient } from '../platforms/aws/clients';
+import { awsClient, whereLabel } from '../platforms/aws/clients';
 import type { DesiredSensor } from '../platforms/types';
-import { ConfigError } from '../runtime/errors';
+import { ConfigError, withContext } from '../runtime/errors';
 
 const activationSecretSchema = z.object({
   activationId: z.string().min(1),
@@ -59,7 +59,7 @@ async function fullSecretArns(config: SensorfleetConfig, refs: ClusterRef[]): Pr
 
 async function readActivationSecret(secretId: string, region: string): Promise<{ activationId: string; customerId: string }> {
   const sm = awsClient(SecretsManagerClient, { region });
-  const out = await sm.send(new GetSecretValueCommand({ SecretId: secretId }));
+  const out = await withContext(async () => `reading secret ${secretId} in ${await whereLabel({ region })}`, () => sm.send(new GetSecretValueCommand({ SecretId: secretId })));
   let parsed: unknown;
   try {
     parsed = JSON.parse(out.SecretString ?? '');

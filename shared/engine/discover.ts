@@ -4,7 +4,7 @@ import { awsScopes } from '../platforms/aws/config';
 import { azureScopes } from '../platforms/aks/config';
 import { gcpScopes } from '../platforms/gke/config';
 import type { DiscoveryScope } from '../platforms/types';
-import { errorMessage } from '../runtime/errors';
+import { errorMessage, PartialDiscoveryError } from '../runtime/errors';
 import type { AdapterRegistry } from './adapters';
 
 export interface DiscoveryResult {
@@ -31,7 +31,7 @@ export async function discoverFleet(config: SensorfleetConfig, adapters: Adapter
       adapter
         .discover(scope)
         .then((refs) => ({ refs, error: undefined as { scope: string; message: string } | undefined }))
-        .catch((err) => ({ refs: [] as ClusterRef[], error: { scope: scopeLabel(scope), message: errorMessage(err) } })),
+        .catch((err) => ({ refs: err instanceof PartialDiscoveryError ? err.found : ([] as ClusterRef[]), error: { scope: scopeLabel(scope), message: errorMessage(err) } })),
     ];
   });
   const results = await Promise.all(jobs);

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { formatClusterRef, type ClusterRef } from '../domain/cluster-ref';
 import type { Coverage, DesiredSensor, PlanOptions } from '../platforms/types';
 import { CallCounter, countCalls } from '../runtime/call-log';
-import { ClusterNotFoundError, ClusterNotReadyError, ClusterSkippedError, errorMessage } from '../runtime/errors';
+import { ClusterNotFoundError, ClusterNotReadyError, ClusterSkippedError, errorMessage, isTerminalError, SensorfleetError } from '../runtime/errors';
 import type { ClusterInventoryItem, ReconcileOutcome, ReconcileRecord, ReconcileTrigger } from '../state/records';
 import type { FleetStore } from '../state/store';
 import type { AdapterRegistry } from './adapters';
 import { assessCluster, changesOf, type Assessment } from './assess';
+import type { ProgressListener } from './progress';
 
 export interface ReconcileDeps {
   adapters: AdapterRegistry;
@@ -20,6 +21,8 @@ export interface ReconcileOptions extends PlanOptions {
   dryRun?: boolean;
   /** Set when changes must wait (maintenance window, blast-radius guard): the reason is recorded. */
   holdReason?: string;
+  /** Rollout waits report nodes updated/total here while they poll (CLI progress). */
+  onProgress?: ProgressListener;
 }
 
 /** Services whose mutating calls count as changes to the fleet (our own queue and table do not). */
@@ -99,12 +102,28 @@ async function finishAndRecord(x: AssessedCluster, deps: ReconcileDeps, options:
     changed: { writes: fleetWrites(x.counter), reads: x.counter.reads },
     verified: result.coverage,
     dryRun: options.dryRun ?? false,
+    ...(result.terminal ? { terminal: true } : {}),
   };
   if (deps.store && !options.dryRun) {
-    const nodes = await countCalls(x.counter, () => knownNodes(x, result.coverage, deps.store!));
-    await deps.store.recordReconcile(record, inventoryItem(record, deps.desired, nodes));
+    try {
+      const nodes = await countCalls(x.counter, () => knownNodes(x, result.coverage, deps.store!));
+      await deps.store.recordReconcile(record, inventoryItem(record, deps.desired, nodes));
+    } catch (err) {
+      throw new RecordNotWrittenError(record, err);
+    }
   }
   return record;
+}
+
+/** The reconcile ran (and may have changed the cluster) but its record could not be stored: it travels with the error, to be logged. */
+export class RecordNotWrittenError extends SensorfleetError {
+  override name = 'RecordNotWrittenError';
+  constructor(
+    readonly record: ReconcileRecord,
+    cause: unknown,
+  ) {
+    super(`the reconcile of ${record.cluster} (${record.outcome}, ${record.changed.writes} write(s)) could not be recorded: ${errorMessage(cause)}`, { cause });
+  }
 }
 
 type NodeNames = Pick<Coverage, 'nodeNames' | 'hostnames'>;
@@ -132,6 +151,8 @@ export interface ExecutionResult {
   message: string;
   coverage?: Coverage;
   status?: string;
+  /** The failure is one retrying cannot fix (isTerminalError). */
+  terminal?: boolean;
 }
 
 async function executeAssessment(a: Assessment, deps: ReconcileDeps, options: ReconcileOptions): Promise<ExecutionResult> {
@@ -148,15 +169,17 @@ async function executeAssessment(a: Assessment, deps: ReconcileDeps, options: Re
   }
   if (changes.length > 0) await a.adapter.apply(a.connected, a.plan);
   const rollout = deps.desired.config.rollout;
+  const listener = options.onProgress;
   const coverage = await a.adapter.verify(a.connected, deps.desired, {
     deadlineMs: rollout.deadlineSeconds * 1000,
     pollMs: rollout.pollSeconds * 1000,
+    ...(listener ? { onProgress: (p: { updated: number; total: number; message: string }) => listener({ kind: 'rollout', cluster: formatClusterRef(a.ref), ...p }) } : {}),
   });
   return { ...outcomeOfCoverage(coverage, changes.length), coverage, status };
 }
 
 function outcomeOfCoverage(coverage: Coverage, changes: number): { outcome: ReconcileOutcome; message: string } {
-  const nodes = `${coverage.covered}/${coverage.total} nodes covered`;
+  const nodes = `${coverage.covered}/${coverage.total} nodes covered${outOfScopeNote(coverage)}`;
   if (coverage.rollout.state === 'stuck') return { outcome: 'stuck', message: `rollout stuck: ${coverage.rollout.message}; ${nodes}` };
   if (coverage.uncovered.length > 0) {
     const why = coverage.uncovered.slice(0, 3).map((u) => `${u.node}: ${u.reason}`).join('; ');
@@ -167,11 +190,19 @@ function outcomeOfCoverage(coverage: Coverage, changes: number): { outcome: Reco
     : { outcome: 'in-sync', message: `in sync; ${nodes}` };
 }
 
+/** Nodes the sensor image cannot run on (Windows, an unsupported CPU) are named, not counted as uncovered. */
+function outOfScopeNote(coverage: Coverage): string {
+  const out = coverage.outOfScope ?? [];
+  if (out.length === 0) return '';
+  const reasons = [...new Set(out.map((o) => o.reason))].slice(0, 2).join('; ');
+  return ` (${out.length} node(s) out of scope: ${reasons})`;
+}
+
 function outcomeOfError(err: unknown): ExecutionResult {
   if (err instanceof ClusterNotReadyError) return { outcome: 'not-ready', message: err.message, status: err.status };
   if (err instanceof ClusterNotFoundError) return { outcome: 'skipped', message: err.message, status: 'NOT_FOUND' };
   if (err instanceof ClusterSkippedError) return { outcome: 'skipped', message: err.message, ...(err.status ? { status: err.status } : {}) };
-  return { outcome: 'failed', message: errorMessage(err) };
+  return { outcome: 'failed', message: errorMessage(err), ...(isTerminalError(err) ? { terminal: true } : {}) };
 }
 
 function summarise(actions: { reason: string }[]): string {
@@ -194,6 +225,7 @@ function inventoryItem(record: ReconcileRecord, desired: DesiredSensor, nodes?: 
     desiredVersion: desired.config.sensor.version,
     nodes: { covered: cov?.covered ?? 0, total: cov?.total ?? 0 },
     uncovered: cov?.uncovered ?? [],
+    ...(cov?.outOfScope?.length ? { outOfScope: cov.outOfScope } : {}),
     lastReconcileId: record.id,
     lastReconciledAt: record.finishedAt,
     ...(nodes?.nodeNames ? { nodeNames: nodes.nodeNames } : {}),

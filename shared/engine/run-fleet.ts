@@ -6,6 +6,7 @@ import { CallCounter, countCalls } from '../runtime/call-log';
 import type { ReconcileRecord, ReconcileTrigger } from '../state/records';
 import { changesOf } from './assess';
 import { assessCounted, finishCluster, fleetWrites, type AssessedCluster, type ReconcileDeps } from './reconcile';
+import type { ProgressListener } from './progress';
 import { planWaves } from './waves';
 import { activeWindow } from './windows';
 
@@ -20,6 +21,8 @@ export interface FleetRunOptions extends PlanOptions {
   forceRun?: boolean;
   /** e.g. the Qualys check-in gate: sensors of the wave checked in at the new version. */
   waveGate?: WaveGate;
+  /** Assessments, waves, rollout waits and finished clusters as they happen (CLI progress). */
+  onProgress?: ProgressListener;
 }
 
 export interface FleetRunReport {
@@ -54,11 +57,23 @@ export async function runFleet(deps: ReconcileDeps, options: FleetRunOptions): P
   const gates: FleetRunReport['gates'] = [];
 
   await countCalls(total, async () => {
-    const assessed = await Promise.all(options.clusters.map((ref) => limit(() => assessCounted(ref, deps, options))));
+    const clusterCount = options.clusters.length;
+    let assessedCount = 0;
+    let finished = 0;
+    const assessed = await Promise.all(
+      options.clusters.map((ref) =>
+        limit(async () => {
+          const x = await assessCounted(ref, deps, options);
+          options.onProgress?.({ kind: 'assessed', cluster: formatClusterRef(ref), done: ++assessedCount, total: clusterCount });
+          return x;
+        }),
+      ),
+    );
     const needsChange = (x: AssessedCluster) => x.assessment?.kind === 'planned' && changesOf(x.assessment.plan).length > 0;
     const finish = async (x: AssessedCluster, holdReason?: string) => {
       const record = await finishCluster(x, deps, { ...options, holdReason: holdReason ?? windowReason(x.ref, deps, options) });
       records.set(record.cluster, record);
+      options.onProgress?.({ kind: 'cluster', cluster: record.cluster, outcome: record.outcome, done: ++finished, total: clusterCount });
     };
 
     await Promise.all(assessed.filter((x) => !needsChange(x)).map((x) => limit(() => finish(x))));
@@ -66,6 +81,7 @@ export async function runFleet(deps: ReconcileDeps, options: FleetRunOptions): P
     const waves = planWaves(assessed.filter(needsChange));
     waveCount = waves.length;
     for (const [index, wave] of waves.entries()) {
+      options.onProgress?.({ kind: 'wave', wave: index + 1, waves: waves.length, clusters: wave.map((x) => formatClusterRef(x.ref)) });
       await Promise.all(wave.map((x) => limit(() => finish(x, halted))));
       const done = wave.map((x) => records.get(formatClusterRef(x.ref))!);
       const bad = done.filter((r) => r.outcome === 'failed' || r.outcome === 'stuck');

@@ -44,9 +44,13 @@ function one(value: unknown, opts: NormalizeOptions, inBatch: boolean): Normaliz
   try {
     return { id, ...dispatch(value, opts, inBatch) };
   } catch (err) {
-    if (err instanceof MalformedEventError) return failed(id, err);
-    throw err;
+    return failed(id, asMalformed(err, id));
   }
+}
+
+/** A normaliser that throws anything else met input it did not foresee: still this record's problem only. */
+function asMalformed(err: unknown, id: string): MalformedEventError {
+  return err instanceof MalformedEventError ? err : new MalformedEventError(`could not be read: ${err instanceof Error ? err.message : String(err)}`, id);
 }
 
 function dispatch(v: unknown, opts: NormalizeOptions, inBatch: boolean): Normalized {
@@ -76,8 +80,7 @@ function sqsRecord(r: unknown, opts: NormalizeOptions): NormalizedRecord {
   try {
     return { id, ...normalizeEvent(r.body, opts) };
   } catch (err) {
-    if (err instanceof MalformedEventError) return failed(id, new MalformedEventError(err.reason, id));
-    throw err;
+    return failed(id, new MalformedEventError(asMalformed(err, id).reason, id));
   }
 }
 

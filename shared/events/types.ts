@@ -58,12 +58,15 @@ export function clusterEvent(
   return parsed.data;
 }
 
+const MAX_DATE_MS = 8.64e15;
+
 /** ISO time from the first candidate that parses, else `now` (doc samples carry placeholders). */
 export function isoTime(candidates: unknown[], opts: NormalizeOptions): string {
   for (const c of candidates) {
     if (typeof c === 'string' || typeof c === 'number') {
       const ms = typeof c === 'number' ? c * 1000 : Date.parse(c);
-      if (Number.isFinite(ms)) return new Date(ms).toISOString();
+      // beyond ±8.64e15 ms a Date cannot be formatted (toISOString throws): such a time is unusable
+      if (Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS) return new Date(ms).toISOString();
     }
   }
   return (opts.now?.() ?? new Date()).toISOString();

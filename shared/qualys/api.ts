@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import type { QualysClient } from './client';
-import { listAllPages } from './paging';
+import { listAllPages, type PageListener } from './paging';
 import {
   deletionJobSchema,
   registryCreatedSchema,
@@ -29,10 +29,11 @@ export class QualysApi {
   constructor(
     readonly client: QualysClient,
     private readonly pageSize: number,
+    private readonly onPage?: PageListener,
   ) {}
 
   listSensors(filter?: string): Promise<Sensor[]> {
-    return listAllPages(this.client, { operation: 'listSensors', path: '/sensors', item: sensorSchema, pageSize: this.pageSize, query: { filter } });
+    return listAllPages(this.client, { operation: 'listSensors', path: '/sensors', item: sensorSchema, pageSize: this.pageSize, query: { filter }, onPage: this.onPage });
   }
 
   /** DELETE /sensors with JSON {sensorIds} → {deletionJobId}; only UNKNOWN sensors can be deleted (DOCS-SENSOR-DEL [C]). */
@@ -43,7 +44,7 @@ export class QualysApi {
   }
 
   listRegistries(): Promise<Registry[]> {
-    return listAllPages(this.client, { operation: 'listRegistries', path: '/registry', item: registrySchema, pageSize: this.pageSize });
+    return listAllPages(this.client, { operation: 'listRegistries', path: '/registry', item: registrySchema, pageSize: this.pageSize, onPage: this.onPage });
   }
 
   /** POST /registry → {registryUuid}. Not retried blindly on an ambiguous failure: see createOnce. */
@@ -53,7 +54,7 @@ export class QualysApi {
   }
 
   listSchedules(registryId: string): Promise<Schedule[]> {
-    return listAllPages(this.client, { operation: 'listSchedules', path: `/registry/${encodeURIComponent(registryId)}/schedule`, item: scheduleSchema, pageSize: this.pageSize });
+    return listAllPages(this.client, { operation: 'listSchedules', path: `/registry/${encodeURIComponent(registryId)}/schedule`, item: scheduleSchema, pageSize: this.pageSize, onPage: this.onPage });
   }
 
   async createSchedule(registryId: string, body: ScheduleBody): Promise<string | undefined> {

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { isQualysPlatform, UNKNOWN_PLATFORM_HINT } from '../config/qualys-platforms';
 
 /**
  * `qualys:` section of the configuration: how to reach the CS API and what the hygiene run keeps in
@@ -35,7 +36,14 @@ export const registryDeclSchema = z.strictObject({
   name: z.string().min(1).optional(),
   /** registryType as the API spells it (DOCS-REG-CREATE): AWS, Azure, GCP, GOOGLE_ARTIFACT_REGISTRY, JFrog, DockerHub, V2, V2_PRIVATE. */
   type: z.string().min(1),
-  aws: z.strictObject({ accountId: z.string().regex(/^\d{12}$/), roleArn: z.string().startsWith('arn:'), region: z.string().min(1), accountType: z.enum(['Global', 'US_Gov']).default('Global') }).optional(),
+  aws: z
+    .strictObject({
+      accountId: z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id'),
+      roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'an IAM role ARN arn:aws:iam::<12 digits>:role/<name>'),
+      region: z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/, 'an AWS region such as eu-west-1'),
+      accountType: z.enum(['Global', 'US_Gov']).default('Global'),
+    })
+    .optional(),
   /** Azure / GCP / Artifact Registry connector (created in Qualys beforehand). */
   connectorId: z.string().min(1).optional(),
   projectId: z.string().optional(),
@@ -48,7 +56,7 @@ export const registryDeclSchema = z.strictObject({
 export type RegistryDecl = z.infer<typeof registryDeclSchema>;
 
 export const qualysConfigSchema = z.strictObject({
-  /** Qualys platform (gateway table in qualys-platforms.ts) or an explicit gateway URL. */
+  /** Qualys platform (gateway table in qualys-platforms.ts); with baseUrl set it is not used. */
   platform: z.string().default('US2'),
   baseUrl: z.string().url().optional(),
   auth: z
@@ -94,6 +102,9 @@ export const qualysConfigSchema = z.strictObject({
         .default({ enabled: false, roleName: 'sensorfleet-qualys-registry-scan', schedules: [] }),
     })
     .default({ namePrefix: 'sensorfleet-', registries: [], ecrFromTargets: { enabled: false, roleName: 'sensorfleet-qualys-registry-scan', schedules: [] } }),
+}).superRefine((q, ctx) => {
+  // a misspelt platform would otherwise fail at the first API call, or send the gateway's traffic to no one
+  if (!q.baseUrl && !isQualysPlatform(q.platform)) ctx.addIssue({ code: 'custom', path: ['platform'], message: `unknown "${q.platform}": want ${UNKNOWN_PLATFORM_HINT}, or set qualys.baseUrl` });
 });
 export type QualysConfig = z.infer<typeof qualysConfigSchema>;
 

@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { awsClient } from '../platforms/aws/clients';
-import { ConfigError } from '../runtime/errors';
+import { awsClient, whereLabel } from '../platforms/aws/clients';
+import { ConfigError, withContext } from '../runtime/errors';
 import type { QualysCredentials } from './auth';
 import type { QualysConfig } from './config';
 
@@ -10,8 +10,9 @@ function secretRegion(region?: string): string {
 
 /** A JSON secret as string fields. Errors name the secret, never its content. */
 export async function readJsonSecret(secretId: string, region?: string): Promise<Record<string, string>> {
-  const sm = awsClient(SecretsManagerClient, { region: secretRegion(region) });
-  const out = await sm.send(new GetSecretValueCommand({ SecretId: secretId }));
+  const access = { region: secretRegion(region) };
+  const sm = awsClient(SecretsManagerClient, access);
+  const out = await withContext(async () => `reading secret ${secretId} in ${await whereLabel(access)}`, () => sm.send(new GetSecretValueCommand({ SecretId: secretId })));
   try {
     const parsed = JSON.parse(out.SecretString ?? '') as unknown;
     if (!parsed || typeof parsed !== 'object') throw new Error('not an object');

@@ -1,6 +1,6 @@
 import { errorMessage } from '../runtime/errors';
 import type { QualysApi } from './api';
-import { NonUnknownSensorDeleteError } from './errors';
+import { NonUnknownSensorDeleteError, QualysApiError } from './errors';
 import type { Sensor } from './schemas';
 import { hostVariants, isUnknown, parseTimestamp, sensorDeleteId, sensorHostNames } from './sensor-fields';
 
@@ -70,19 +70,35 @@ export function planStaleSensors(sensors: Sensor[], opts: StaleOptions): StalePl
 export interface StaleDeleteResult {
   deleted: number;
   deletionJobIds: string[];
-  /** Sensors not UNKNOWN that were sent to DELETE: must stay 0. */
+  /**
+   * Sensors that were no longer UNKNOWN when a DELETE naming them reached Qualys (the API refuses
+   * such a batch whole). Counted from what the API refused, so it shows the rule holding, not a constant.
+   */
   nonUnknownDeleteAttempts: number;
   /** Ids the executor's own guard held back (not UNKNOWN in the observation). */
   guardBlocked: number;
+  /** Planned sensors the re-check right before the DELETE found no longer stale (back, checked in, or gone). */
+  noLongerStale: number;
   errors: string[];
+}
+
+export interface StaleDeleteOptions {
+  batchSize: number;
+  /** The plan's rule, applied again to a fresh read right before each DELETE. */
+  olderThanDays: number;
+  now: number;
 }
 
 /**
  * Deletes in batches by id. Guard: every id must belong to an observed sensor whose status is
- * UNKNOWN, whatever the plan says; a batch with anything else is never sent.
+ * UNKNOWN, whatever the plan says; a batch with anything else is never sent. Right before each
+ * DELETE the UNKNOWN sensors are read again and a sensor that came back since the list (or checked
+ * in since the cutoff) is dropped: the API refuses a whole batch that names one (DOCS-SENSOR-DEL).
+ * If one still comes back between that read and the DELETE, the refusal is counted in
+ * nonUnknownDeleteAttempts and the batch is sent again without it.
  */
-export async function deleteStaleSensors(api: QualysApi, plan: StalePlan, observed: Sensor[], batchSize: number): Promise<StaleDeleteResult> {
-  const result: StaleDeleteResult = { deleted: 0, deletionJobIds: [], nonUnknownDeleteAttempts: 0, guardBlocked: 0, errors: [] };
+export async function deleteStaleSensors(api: QualysApi, plan: StalePlan, observed: Sensor[], options: StaleDeleteOptions): Promise<StaleDeleteResult> {
+  const result: StaleDeleteResult = { deleted: 0, deletionJobIds: [], nonUnknownDeleteAttempts: 0, guardBlocked: 0, noLongerStale: 0, errors: [] };
   const byId = new Map(observed.flatMap((s) => (sensorDeleteId(s) ? [[sensorDeleteId(s)!, s] as const] : [])));
   const ids = plan.toDelete.map((c) => c.id);
   const safe = ids.filter((id) => {
@@ -92,16 +108,72 @@ export async function deleteStaleSensors(api: QualysApi, plan: StalePlan, observ
     return ok;
   });
   if (result.guardBlocked > 0) result.errors.push(new NonUnknownSensorDeleteError(`${result.guardBlocked} planned sensor(s) are not UNKNOWN in the observation and were not sent for deletion`).message);
-  for (let i = 0; i < safe.length; i += batchSize) {
-    const batch = safe.slice(i, i + batchSize);
+  const cutoff = options.now - options.olderThanDays * 86_400_000;
+  for (let i = 0; i < safe.length; i += options.batchSize) {
+    const planned = safe.slice(i, i + options.batchSize);
+    let batch: string[];
     try {
-      result.deletionJobIds.push(await api.deleteSensors(batch));
-      result.deleted += batch.length;
+      batch = await stillStale(api, planned, cutoff);
     } catch (err) {
-      // e.g. a sensor came back to life between listing and deleting: the API refuses the request;
-      // the next run re-lists and re-plans.
-      result.errors.push(`delete of ${batch.length} stale sensor(s) FAILED: ${errorMessage(err)}`);
+      result.errors.push(`re-check before deleting ${planned.length} stale sensor(s) FAILED, none deleted: ${errorMessage(err)}`);
+      continue;
+    }
+    result.noLongerStale += planned.length - batch.length;
+    if (batch.length === 0) continue;
+    try {
+      await deleteBatch(api, batch, result);
+    } catch (err) {
+      if (!(err instanceof QualysApiError && err.status === 400)) {
+        result.errors.push(`delete of ${batch.length} stale sensor(s) FAILED: ${errorMessage(err)}`);
+        continue;
+      }
+      await retryWithoutRevived(api, batch, cutoff, err, result);
     }
   }
   return result;
+}
+
+async function deleteBatch(api: QualysApi, batch: string[], result: StaleDeleteResult): Promise<void> {
+  result.deletionJobIds.push(await api.deleteSensors(batch));
+  result.deleted += batch.length;
+}
+
+/** The API refused the batch: read again; the sensors no longer stale are the ones it objected to. */
+async function retryWithoutRevived(api: QualysApi, batch: string[], cutoff: number, refusal: QualysApiError, result: StaleDeleteResult): Promise<void> {
+  let fresh: string[];
+  try {
+    fresh = await stillStale(api, batch, cutoff);
+  } catch (err) {
+    result.errors.push(`delete of ${batch.length} stale sensor(s) FAILED: ${errorMessage(refusal)}; the re-check after it failed too: ${errorMessage(err)}`);
+    return;
+  }
+  const revived = batch.length - fresh.length;
+  if (revived === 0) {
+    result.errors.push(`delete of ${batch.length} stale sensor(s) FAILED: ${errorMessage(refusal)}`);
+    return;
+  }
+  result.nonUnknownDeleteAttempts += revived;
+  result.noLongerStale += revived;
+  result.errors.push(`${revived} sensor(s) were no longer UNKNOWN when the DELETE reached Qualys (the API refused the batch of ${batch.length}); sent again without them`);
+  if (fresh.length === 0) return;
+  try {
+    await deleteBatch(api, fresh, result);
+  } catch (err) {
+    result.errors.push(`delete of ${fresh.length} stale sensor(s) FAILED: ${errorMessage(err)}`);
+  }
+}
+
+/** The ids that are still UNKNOWN and silent since before the cutoff, read from the API now. */
+async function stillStale(api: QualysApi, ids: string[], cutoff: number): Promise<string[]> {
+  const current = new Map<string, Sensor>();
+  for (const s of await api.listSensors('status:UNKNOWN')) {
+    const id = sensorDeleteId(s);
+    if (id) current.set(id, s);
+  }
+  return ids.filter((id) => {
+    const s = current.get(id);
+    if (!s || !isUnknown(s)) return false;
+    const seen = parseTimestamp(s.lastCheckedIn) ?? parseTimestamp(s.created);
+    return seen !== undefined && seen < cutoff;
+  });
 }

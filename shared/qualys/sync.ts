@@ -5,6 +5,7 @@ import { QualysApi } from './api';
 import { sensorCheckIn, type ClusterCheckIn, type ClusterNodes } from './checkin';
 import { QualysClient } from './client';
 import { loadQualysCredentials, readJsonSecret } from './credentials';
+import type { PageListener } from './paging';
 import { RateBudget } from './rate-limit';
 import { applySchedulePlan } from './schedules/apply';
 import { desiredRegistries } from './schedules/desired';
@@ -18,6 +19,8 @@ export interface QualysSyncOptions {
   /** Live nodes of the fleet inventory. Without it the stale purge is skipped: liveness cannot be shown. */
   liveHosts?: LiveHosts;
   now?: Date;
+  /** Each page of a Qualys list as it is read (CLI progress). */
+  onPage?: PageListener;
 }
 
 export interface QualysSyncReport {
@@ -31,7 +34,7 @@ export interface QualysSyncReport {
   schedulesInSync: number;
   staleCandidates: number;
   staleDeleted: number;
-  /** Sensors not UNKNOWN sent for deletion: always 0. */
+  /** Sensors that were no longer UNKNOWN when a DELETE naming them reached Qualys (refused by the API, then left out). */
   nonUnknownDeleteAttempts: number;
   deletionJobIds: string[];
   /** CS API attempts (every try, token requests included). */
@@ -46,7 +49,7 @@ export interface QualysSyncReport {
 }
 
 /** Builds the client for a run: credentials from Secrets Manager, one rate budget shared by all calls. */
-export async function qualysApiFor(config: SensorfleetConfig): Promise<QualysApi> {
+export async function qualysApiFor(config: SensorfleetConfig, onPage?: PageListener): Promise<QualysApi> {
   const q = config.qualys;
   const client = new QualysClient({
     ...(q.baseUrl ? { baseUrl: q.baseUrl } : { platform: q.platform }),
@@ -55,7 +58,7 @@ export async function qualysApiFor(config: SensorfleetConfig): Promise<QualysApi
     retry: q.retry,
     budget: new RateBudget(q.maxConcurrency, q.maxRateLimitWaitSeconds * 1000),
   });
-  return new QualysApi(client, q.pageSize);
+  return new QualysApi(client, q.pageSize, onPage);
 }
 
 /** Qualys hygiene: registry scan schedules as declared, stale UNKNOWN sensors purged. Dry run plans only. */
@@ -71,7 +74,7 @@ export async function runQualysSync(opts: QualysSyncOptions): Promise<QualysSync
   };
   let api: QualysApi | undefined;
   await countCalls(counter, async () => {
-    api = await qualysApiFor(config);
+    api = await qualysApiFor(config, opts.onPage);
     // The two parts are independent: one failing does not stop the other.
     await Promise.all([
       syncSchedules(api, config, dryRun, now, report).catch((err) => report.errors.push(`registry schedules: ${errorMessage(err)}`)),
@@ -135,7 +138,8 @@ async function purgeStaleSensors(api: QualysApi, config: SensorfleetConfig, dryR
   report.staleCandidates = plan.toDelete.length + plan.deferred;
   report.plan.push(...plan.lines);
   if (dryRun || plan.toDelete.length === 0) return;
-  const result = await deleteStaleSensors(api, plan, sensors, s.batchSize);
+  const result = await deleteStaleSensors(api, plan, sensors, { batchSize: s.batchSize, olderThanDays: s.olderThanDays, now: now.getTime() });
+  if (result.noLongerStale > 0) report.plan.push(`stale sensors: ${result.noLongerStale} no longer stale at the re-check right before the DELETE; kept`);
   report.staleDeleted = result.deleted;
   report.deletionJobIds.push(...result.deletionJobIds);
   report.nonUnknownDeleteAttempts += result.nonUnknownDeleteAttempts;
@@ -143,6 +147,6 @@ async function purgeStaleSensors(api: QualysApi, config: SensorfleetConfig, dryR
 }
 
 /** Check-in per cluster with the run's client (for status, reports and the ring health gate). */
-export async function runQualysCheckIn(config: SensorfleetConfig, clusters: ClusterNodes[]): Promise<ClusterCheckIn[]> {
-  return sensorCheckIn(await qualysApiFor(config), clusters);
+export async function runQualysCheckIn(config: SensorfleetConfig, clusters: ClusterNodes[], onPage?: PageListener): Promise<ClusterCheckIn[]> {
+  return sensorCheckIn(await qualysApiFor(config, onPage), clusters);
 }

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -19,7 +18,7 @@ import { ExternalCallError } from '../../shared/runtime/errors';
 import { startSandbox, type Sandbox } from '../sandbox';
 import { startGcpSandbox, type GcpSandbox } from '../sandbox/gcp';
 import { principalFor } from '../sandbox/gcp/identity';
-import { watchOutboundConnections } from '../sandbox/gcp/loopback-guard';
+import { guardLoopback } from '../sandbox/loopback-guard';
 
 /**
  * The secretless chain end to end, through google-auth-library over HTTPS: the functions' AWS JWT
@@ -36,7 +35,7 @@ let sandbox: Sandbox;
 let gcp: GcpSandbox;
 let restoreEnv: () => void;
 let ref: string;
-const guard = watchOutboundConnections();
+const guard = guardLoopback();
 
 beforeAll(async () => {
   sandbox = await startSandbox({ motoUrl: inject('motoUrl') });
@@ -219,13 +218,8 @@ describe('AWS JWT -> Google STS -> IAM Credentials', () => {
 });
 
 describe('nothing leaves loopback', () => {
-  it('no connection in this file went anywhere but 127.0.0.1 / localhost (the guard itself sees a non-loopback connect)', async () => {
-    expect(guard.offLoopback).toEqual([]);
-    const probe = watchOutboundConnections();
-    const s = net.connect({ host: '192.0.2.1', port: 9 });
-    s.on('error', () => undefined);
-    s.destroy();
-    probe.stop();
-    expect(probe.offLoopback).toEqual(['192.0.2.1:9']);
+  it('no connection in this file went anywhere but 127.0.0.1 / localhost (and the guard does see connections)', () => {
+    expect(guard.connections.length).toBeGreaterThan(0);
+    expect(guard.offLoopback()).toEqual([]);
   });
 });

@@ -1,14 +1,14 @@
 import { RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { CreateClusterCommand as CreateEcsClusterCommand, RegisterContainerInstanceCommand } from '@aws-sdk/client-ecs';
-import { CreateClusterCommand as CreateEksClusterCommand, CreateNodegroupCommand, UpdateNodegroupConfigCommand } from '@aws-sdk/client-eks';
+import { CreateClusterCommand as CreateEksClusterCommand, CreateNodegroupCommand, DescribeNodegroupCommand, ListNodegroupsCommand, UpdateNodegroupConfigCommand } from '@aws-sdk/client-eks';
 import { CreateSecretCommand, DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { formatClusterRef, parseClusterRef } from '../../shared/domain/cluster-ref';
 import type { EcsSchedulerSimulator } from './aws/ecs-scheduler';
 import { eksTokenAuthenticator } from './aws/eks-token';
 import type { AwsFront } from './aws/front';
 import type { MotoClients } from './aws/moto-clients';
-import type { FakeKubeApiServer, FakeKubeCluster, NodeSpec } from './kube';
-import type { SensorEvents } from './sensor-events';
+import type { ClusterOptions, FakeKubeApiServer, FakeKubeCluster, NodeSpec } from './kube';
+import { sensorOfPod, type SensorEvents } from './sensor-events';
 
 /**
  * Builders for the sandbox fleet: clusters created in moto the way AWS would have them (ECS cluster
@@ -31,6 +31,10 @@ export interface Fleet {
   putActivationSecret(o?: { accountId?: string; region?: string }): Promise<{ arn: string }>;
   /** The virtual Kubernetes cluster behind an EKS cluster ref. */
   kubeCluster(ref: string): FakeKubeCluster | undefined;
+  /** Every Kubernetes cluster of the fleet (built here or made by hand through the AWS front), in creation order. */
+  kubeClusters(): { ref: string; cluster: FakeKubeCluster }[];
+  /** Called for each Kubernetes cluster from now on (e.g. one made by hand gets its local endpoint); returns unsubscribe. */
+  onKubeCluster(fn: (ref: string, cluster: FakeKubeCluster) => void): () => void;
 }
 
 export const ACTIVATION_SECRET_ID = 'sensorfleet/qualys-activation';
@@ -55,6 +59,18 @@ export interface FleetDeps {
 export function createFleet(d: FleetDeps): Fleet {
   const kubeByRef = new Map<string, FakeKubeCluster>();
   const nodeCount = new Map<string, number>();
+  const kubeListeners = new Set<(ref: string, cluster: FakeKubeCluster) => void>();
+  const building = new Set<string>();
+  const bindKube = (ref: string, kube: FakeKubeCluster) => {
+    kubeByRef.set(ref, kube);
+    for (const fn of [...kubeListeners]) fn(ref, kube);
+  };
+  const eksKubeOptions = (ref: string, name: string, account: string) => ({
+    authenticate: eksTokenAuthenticator({ clusterName: name, accountId: account, motoUrl: d.motoUrl, ledger: d.front.ledger }),
+    onPodReady: (pod: any, node: NodeSpec) => d.sensors.emit('started', sensorOfPod('aws-eks', ref, pod, node)),
+    onPodGone: (pod: any, node: NodeSpec) => d.sensors.emit('stopped', sensorOfPod('aws-eks', ref, pod, node)),
+  });
+  d.front.bindUnknownEksCluster = handMadeEksBinder(d, { building, kubeByRef, bindKube, eksKubeOptions });
 
   const addEcsInstances = async (ref: string, count: number | EcsInstanceSpec[]): Promise<string[]> => {
     const r = parseClusterRef(ref);
@@ -104,6 +120,7 @@ export function createFleet(d: FleetDeps): Fleet {
       const eks = d.moto.eks(account, region);
       const ref = formatClusterRef({ platform: 'aws-eks', scope: account, location: region, name: o.name });
       if (o.creatingForMs) d.front.setEksStatus(account, region, o.name, 'CREATING');
+      building.add(ref);
       const out = await eks.send(
         new CreateEksClusterCommand({
           name: o.name,
@@ -122,14 +139,10 @@ export function createFleet(d: FleetDeps): Fleet {
           scalingConfig: { minSize: 0, maxSize: Math.max(10, o.nodes.length * 2), desiredSize: o.nodes.length },
         }),
       );
-      const kube = d.kube.addCluster(kubeClusterId(ref), {
-        nodes: o.nodes,
-        authenticate: eksTokenAuthenticator({ clusterName: o.name, accountId: account, motoUrl: d.motoUrl, ledger: d.front.ledger }),
-        onPodReady: (pod, node) => d.sensors.emit('started', sensorOf(ref, pod, node)),
-        onPodGone: (pod, node) => d.sensors.emit('stopped', sensorOf(ref, pod, node)),
-      });
+      const kube = d.kube.addCluster(kubeClusterId(ref), { nodes: o.nodes, ...eksKubeOptions(ref, o.name, account) });
       d.front.registerEksCluster(account, region, o.name, { endpoint: kube.endpoint, caPem: d.kube.caPem });
-      kubeByRef.set(ref, kube);
+      building.delete(ref);
+      bindKube(ref, kube);
       // the CREATING phase is counted from the moment the cluster exists
       if (o.creatingForMs) d.front.setEksStatus(account, region, o.name, 'CREATING', Date.now() + o.creatingForMs);
       nodeCount.set(ref, o.nodes.length);
@@ -161,25 +174,71 @@ export function createFleet(d: FleetDeps): Fleet {
     },
 
     kubeCluster: (ref) => kubeByRef.get(ref),
+    kubeClusters: () => [...kubeByRef].map(([ref, cluster]) => ({ ref, cluster })),
+    onKubeCluster(fn) {
+      kubeListeners.add(fn);
+      return () => kubeListeners.delete(fn);
+    },
   };
+}
+
+/**
+ * EKS clusters made by hand through the front (`aws eks create-cluster` against AWS_ENDPOINT_URL): the first
+ * DescribeCluster gives each a virtual cluster on the sandbox API server (what kubectl and sensorfleet then
+ * reach), and every DescribeCluster keeps its nodes in step with the nodegroups' desiredSize, as EKS managed
+ * nodegroups would (a cluster without nodegroups has no nodes).
+ */
+function handMadeEksBinder(
+  d: FleetDeps,
+  f: {
+    building: Set<string>;
+    kubeByRef: Map<string, FakeKubeCluster>;
+    bindKube: (ref: string, kube: FakeKubeCluster) => void;
+    eksKubeOptions: (ref: string, name: string, account: string) => Omit<ClusterOptions, 'nodes'>;
+  },
+): NonNullable<AwsFront['bindUnknownEksCluster']> {
+  const queue = new Map<string, Promise<unknown>>();
+  return (account, region, name) => {
+    const ref = formatClusterRef({ platform: 'aws-eks', scope: account, location: region, name });
+    if (f.building.has(ref)) return Promise.resolve(undefined);
+    // one at a time per cluster: two first DescribeClusters must not both create it
+    const run = (queue.get(ref) ?? Promise.resolve()).catch(() => undefined).then(async () => {
+      const nodes = await nodegroupNodes(d.moto, account, region, name);
+      let kube = f.kubeByRef.get(ref);
+      if (!kube) {
+        kube = d.kube.addCluster(kubeClusterId(ref), { nodes, ...f.eksKubeOptions(ref, name, account) });
+        f.bindKube(ref, kube);
+      } else {
+        const want = new Set(nodes.map((n) => n.name));
+        const have = new Set(kube.list('v1', 'Node').map((n) => n.metadata.name as string));
+        for (const n of nodes) if (!have.has(n.name)) kube.addNode(n);
+        for (const n of have) if (!want.has(n)) kube.removeNode(n);
+      }
+      return { endpoint: kube.endpoint, caPem: d.kube.caPem };
+    });
+    queue.set(ref, run);
+    return run;
+  };
+}
+
+/** One node per desired instance of each nodegroup, named like EC2 private DNS names. */
+async function nodegroupNodes(moto: MotoClients, account: string, region: string, cluster: string): Promise<NodeSpec[]> {
+  const eks = moto.eks(account, region);
+  const names = ((await eks.send(new ListNodegroupsCommand({ clusterName: cluster }))).nodegroups ?? []).sort();
+  const nodes: NodeSpec[] = [];
+  for (const [g, nodegroup] of names.entries()) {
+    const ng = (await eks.send(new DescribeNodegroupCommand({ clusterName: cluster, nodegroupName: nodegroup }))).nodegroup;
+    const desired = ng?.scalingConfig?.desiredSize ?? 0;
+    for (let i = 0; i < desired; i++) {
+      const name = `ip-10-0-${g + 1}-${i + 10}.${region === 'us-east-1' ? 'ec2.internal' : `${region}.compute.internal`}`;
+      nodes.push({ name, labels: { 'eks.amazonaws.com/nodegroup': nodegroup } });
+    }
+  }
+  return nodes;
 }
 
 /** Virtual cluster ids are [a-z0-9-]+ and unique per account, region and name. */
 export function kubeClusterId(ref: string): string {
   const r = parseClusterRef(ref);
   return `eks-${r.scope}-${r.location}-${r.name}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
-}
-
-function sensorOf(ref: string, pod: any, node: NodeSpec) {
-  const image: string = pod?.spec?.containers?.[0]?.image ?? '';
-  const tagAt = image.lastIndexOf(':');
-  return {
-    platform: 'aws-eks' as const,
-    cluster: ref,
-    nodeName: node.name,
-    hostname: node.hostname ?? node.name,
-    version: tagAt > image.lastIndexOf('/') ? image.slice(tagAt + 1) : 'latest',
-    containerId: String(pod?.metadata?.uid ?? pod?.metadata?.name),
-    pod: { name: String(pod?.metadata?.name), namespace: String(pod?.metadata?.namespace) },
-  };
 }

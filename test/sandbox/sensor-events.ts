@@ -27,3 +27,18 @@ export interface SensorEventMap {
 }
 
 export class SensorEvents extends EventEmitter<SensorEventMap> {}
+
+/** What a sensor pod that just became ready (or went away) reports, as the Qualys fake registers it. */
+export function sensorOfPod(platform: SensorInstance['platform'], cluster: string, pod: any, node: { name: string; hostname?: string }): SensorInstance {
+  const image: string = pod?.spec?.containers?.[0]?.image ?? '';
+  const tagAt = image.lastIndexOf(':');
+  return {
+    platform,
+    cluster,
+    nodeName: node.name,
+    hostname: node.hostname ?? node.name,
+    version: tagAt > image.lastIndexOf('/') ? image.slice(tagAt + 1) : 'latest',
+    containerId: String(pod?.metadata?.uid ?? pod?.metadata?.name),
+    pod: { name: String(pod?.metadata?.name), namespace: String(pod?.metadata?.namespace) },
+  };
+}

@@ -8,7 +8,7 @@ describe('cluster references', () => {
     'aws-ecs:123456789012:us-east-1:prod',
     'aws-eks:123456789012:eu-west-1:payments-1',
     'azure-aks:0b1f6471-1bf0-4dda-aec3-111122223333:rg-prod:aks1',
-    'gcp-gke:my-project:us-central1-a:gke_1',
+    'gcp-gke:my-project:us-central1-a:gke-1',
   ])('round-trips %s', (text) => {
     expect(formatClusterRef(parseClusterRef(text))).toBe(text);
   });

@@ -1,65 +1,122 @@
-import { parseArgs } from 'node:util';
-import { loadCliConfig } from '../config-file';
-import { parseClusterRef, type ClusterRef } from '../../domain/cluster-ref';
-import { buildAdapters, buildEngine } from '../../engine/build';
-import { discoverFleet } from '../../engine/discover';
-import { runFleet, type FleetRunReport } from '../../engine/run-fleet';
-import { qualysCheckInGate } from '../../qualys/wave-gate';
-import { EXIT, println, type CliIo } from '../io';
+import { describeScope, parseClusterRef } from '../../domain/cluster-ref';
+import { runFleet, type FleetRunReport, type WaveGate } from '../../engine/run-fleet';
+import type { ReconcileRecord } from '../../state/records';
+import { runCommand, type ParsedValues } from '../args';
+import { colourEnabled, palette } from '../colour';
+import { describeError, isUsageLike } from '../errors';
+import { cliAdapters, cliEngine } from '../engine';
 import { renderFleet, rowFromRecord } from '../fleet-view';
+import { resolveTargets, type Targets } from '../fleet-targets';
+import { EXIT, PLAN_EXIT, println, type CliIo } from '../io';
+import { cliConfig, type CliConfig } from '../load-config';
+import { outputFormat, printDocument } from '../output';
+import { planFailed, planView, renderPlan } from '../plan-view';
+import { fleetProgress, progressOn, type Progress } from '../progress';
+import { commandSpec } from '../spec';
 
-/**
- * `plan` (dry run: per cluster what would change and why) and `reconcile` (do it).
- *   --cluster REF (repeatable; default: discover every configured account/region)
- *   --config FILE  --json  --force (reconcile: override the blast-radius guard and windows)
- */
-export async function fleetRunCommand(mode: 'plan' | 'reconcile', args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      cluster: { type: 'string', multiple: true },
-      config: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      force: { type: 'boolean', default: false },
-      'no-record': { type: 'boolean', default: false },
-    },
-    strict: true,
+/** `plan`: dry run, printed as a diff (plan-view.ts). */
+export function planCommand(args: string[], io: CliIo): Promise<number> {
+  return runCommand(commandSpec('plan'), args, io, async ({ values }) => {
+    try {
+      return await plan(values, io);
+    } catch (err) {
+      // with --exit-code, 1 means "changes pending": a failure must not look like one
+      if (!values['exit-code'] || isUsageLike(err)) throw err;
+      println(io.stderr, `sensorfleet plan: ${describeError(err)}`);
+      return PLAN_EXIT.failed;
+    }
   });
-  const config = loadCliConfig(values.config);
-  const adapters = buildAdapters(config);
-  let clusters: ClusterRef[];
-  if (values.cluster?.length) {
-    clusters = values.cluster.map(parseClusterRef);
-  } else {
-    const discovery = await discoverFleet(config, adapters);
-    for (const e of discovery.errors) println(io.stderr, `warning: could not list ${e.scope}: ${e.message}`);
-    clusters = discovery.clusters;
-  }
-  const deps = await buildEngine(config, clusters, { adapters, ...(values['no-record'] ? { store: false as const } : {}) });
-  const report = await runFleet(deps, {
-    clusters,
-    dryRun: mode === 'plan',
-    forceRun: values.force,
-    trigger: { kind: 'reconcile-requested', source: `cli:${mode}` },
-    ...(config.rollout.checkInGate.enabled ? { waveGate: qualysCheckInGate(config) } : {}),
-  });
-  if (values.json) println(io.stdout, JSON.stringify(report, null, 2));
-  else printReport(report, io);
-  const bad = report.clusters.some((c) => c.outcome === 'failed' || c.outcome === 'stuck') || Boolean(report.halted);
-  return bad ? EXIT.failed : EXIT.ok;
 }
 
-function printReport(report: FleetRunReport, io: CliIo): void {
-  if (report.dryRun) {
-    for (const c of report.clusters) {
-      println(io.stdout, `${c.cluster}: ${c.outcome}`);
-      for (const a of c.planned) println(io.stdout, `  - ${a.type} ${a.target}: ${a.reason.startsWith(`${a.target}: `) ? a.reason.slice(a.target.length + 2) : a.reason}`);
-      if (c.planned.length === 0) println(io.stdout, `  ${c.message}`);
+async function plan(values: ParsedValues<ReturnType<typeof commandSpec<'plan'>>>, io: CliIo): Promise<number> {
+  const run = await fleetRun('plan', values, io, { dryRun: true, forceRun: false });
+  if ('exit' in run) return values['exit-code'] ? PLAN_EXIT.failed : run.exit;
+  const { report, targets, cli } = run;
+  const view = planView(report.clusters, cli.config.sensor.version, targets.discoveryErrors, { reads: report.reads, writes: report.writes });
+  const format = outputFormat(values);
+  if (format === 'table') println(io.stdout, renderPlan(view, palette(colourEnabled(io.stdout))));
+  else await printDocument(io.stdout, format, view);
+  const failed = planFailed(view);
+  if (!values['exit-code']) return failed ? EXIT.failed : EXIT.ok;
+  return failed ? PLAN_EXIT.failed : view.summary.clustersToChange > 0 ? PLAN_EXIT.changes : PLAN_EXIT.nothing;
+}
+
+/** `reconcile`: observe, plan, apply in waves, verify, record. */
+export function reconcileCommand(args: string[], io: CliIo): Promise<number> {
+  return runCommand(commandSpec('reconcile'), args, io, async ({ values }) => {
+    const run = await fleetRun('reconcile', values, io, { dryRun: false, forceRun: values.force, record: !values['no-record'] });
+    if ('exit' in run) return run.exit;
+    const { report, targets } = run;
+    const format = outputFormat(values);
+    if (format !== 'table') await printDocument(io.stdout, format, { ...report, discoveryErrors: targets.discoveryErrors });
+    else {
+      println(io.stdout, renderFleet(report.clusters.map(rowFromRecord)));
+      println(io.stdout, `\n${report.clusters.length} cluster(s), ${report.writes} write(s), ${report.reads} read(s)${report.waves ? `, ${report.waves} wave(s)` : ''}`);
+      for (const g of report.gates) println(io.stdout, `health gate after wave ${g.wave}: ${g.pass ? 'pass' : 'FAIL'}: ${g.reason}`);
+      if (report.halted) println(io.stdout, `halted: ${report.halted}`);
     }
-  } else {
-    println(io.stdout, renderFleet(report.clusters.map(rowFromRecord)));
+    const bad = report.clusters.some((c) => c.outcome === 'failed' || c.outcome === 'stuck' || isNotFound(c)) || Boolean(report.halted) || targets.discoveryErrors.length > 0;
+    return bad ? EXIT.failed : EXIT.ok;
+  });
+}
+
+type RunValues = ParsedValues<ReturnType<typeof commandSpec<'plan'>>> | ParsedValues<ReturnType<typeof commandSpec<'reconcile'>>>;
+
+/**
+ * What plan and reconcile share: configuration, the clusters (named or discovered), the engine with
+ * each platform loaded on use, and the fleet run with progress on stderr. A run that can reach
+ * nothing (no targets, no cluster found) ends here with a non-zero exit and the reason.
+ */
+async function fleetRun(
+  mode: 'plan' | 'reconcile',
+  values: RunValues,
+  io: CliIo,
+  options: { dryRun: boolean; forceRun: boolean; record?: boolean },
+): Promise<{ report: FleetRunReport; targets: Targets; cli: CliConfig } | { exit: number }> {
+  const cli = await cliConfig(values.config);
+  const adapters = cliAdapters(cli.config);
+  const progress = progressOn(io.stderr, { quiet: values.quiet });
+  if (values.cluster.length === 0) progress.show(`${mode}: discovering clusters`);
+  const targets = await resolveTargets(cli, adapters, values.cluster, mode);
+  progress.clear();
+  for (const e of targets.discoveryErrors) println(io.stderr, `sensorfleet ${mode}: could not list ${e.scope}: ${e.message}`);
+  if (targets.clusters.length === 0) {
+    const listed = targets.scopes.length - targets.discoveryErrors.length;
+    println(io.stderr, `sensorfleet ${mode}: no cluster found (${listed} of ${targets.scopes.length} configured scope(s) listed: ${targets.scopes.join(', ')})`);
+    return { exit: EXIT.failed };
   }
-  println(io.stdout, `\n${report.clusters.length} cluster(s), ${report.writes} write(s), ${report.reads} read(s)${report.waves ? `, ${report.waves} wave(s)` : ''}`);
-  for (const g of report.gates) println(io.stdout, `health gate after wave ${g.wave}: ${g.pass ? 'pass' : 'FAIL'}: ${g.reason}`);
-  if (report.halted) println(io.stdout, `halted: ${report.halted}`);
+  const deps = await cliEngine(cli.config, targets.clusters, adapters, { record: options.record ?? false });
+  const report = await withProgress(progress, () =>
+    runFleet(deps, {
+      clusters: targets.clusters,
+      dryRun: options.dryRun,
+      forceRun: options.forceRun,
+      trigger: { kind: 'reconcile-requested', source: `cli:${mode}` },
+      ...(cli.config.rollout.checkInGate.enabled && !options.dryRun ? { waveGate: lazyCheckInGate(cli) } : {}),
+      onProgress: fleetProgress(progress, mode),
+    }),
+  );
+  if (values.cluster.length > 0) {
+    for (const r of report.clusters.filter(isNotFound)) {
+      println(io.stderr, `sensorfleet ${mode}: ${r.cluster}: no such cluster in ${describeScope(parseClusterRef(r.cluster))} (check the name; \`sensorfleet plan\` without --cluster lists what is there)`);
+    }
+  }
+  return { report, targets, cli };
+}
+
+function isNotFound(r: ReconcileRecord): boolean {
+  return r.observed.status === 'NOT_FOUND';
+}
+
+/** The Qualys check-in gate, with the Qualys client imported only when a wave ends. */
+function lazyCheckInGate(cli: CliConfig): WaveGate {
+  return async (wave) => (await import('../../qualys/wave-gate')).qualysCheckInGate(cli.config)(wave);
+}
+
+async function withProgress<T>(progress: Progress, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } finally {
+    progress.clear();
+  }
 }

@@ -1,15 +1,88 @@
-import { once } from 'node:events';
+import { parseClusterRef } from '../../domain/cluster-ref';
+import { runCommand } from '../args';
 import { EXIT, println, type CliIo } from '../io';
+import { commandSpec } from '../spec';
 
-/** `sandbox`: start the local sandbox (moto, AWS front, Kubernetes API server) and keep it up until Ctrl-C. */
-export async function sandboxCommand(_args: string[], io: CliIo): Promise<number> {
-  const { startSandbox } = await import('../../../test/sandbox/index');
-  const sandbox = await startSandbox();
-  println(io.stdout, 'sandbox running; use these in another shell:');
-  println(io.stdout, `  export AWS_ENDPOINT_URL=${sandbox.aws.endpoint} AWS_REGION=${sandbox.aws.region} AWS_ACCESS_KEY_ID=${sandbox.aws.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${sandbox.aws.credentials.secretAccessKey}`);
-  println(io.stdout, `  Kubernetes API server (all sandbox clusters): ${sandbox.kube.url}`);
-  println(io.stdout, 'press Ctrl-C to stop');
-  await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
-  await sandbox.stop();
-  return EXIT.ok;
+/**
+ * `sandbox [--fleet demo|empty]`: the local sandbox a person uses by hand (test/sandbox/session.ts), kept
+ * up until Ctrl-C. The sandbox lives in test/sandbox (shared by the tests and the demo); it is loaded here only.
+ */
+export async function sandboxCommand(args: string[], io: CliIo): Promise<number> {
+  const rerun = await (await import('../../../test/sandbox/trust')).rerunTrustingSandboxCa();
+  if (rerun !== undefined) return rerun;
+  return runCommand(commandSpec('sandbox'), args, io, async ({ values }) => {
+    process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+    // One handler from the start to the end: Ctrl-C while starting stops right after the start, and a
+    // second signal (the terminal's and the forwarding parent's) changes nothing.
+    let requestStop!: () => void;
+    const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
+    process.on('SIGINT', requestStop);
+    process.on('SIGTERM', requestStop);
+    try {
+      println(io.stderr, `starting the sandbox (${values.fleet === 'demo' ? 'demo fleet' : 'no clusters'}): moto_server, AWS front, ECS scheduler, Kubernetes API server, Qualys stand-in …`);
+      const { startSandboxSession, exportLines } = await import('../../../test/sandbox/session');
+      const session = await startSandboxSession({ fleet: values.fleet === 'empty' ? 'empty' : 'demo' });
+      printSession(io, session, exportLines);
+      await stopRequested;
+      println(io.stderr, 'stopping the sandbox …');
+      await session.stop();
+      return EXIT.ok;
+    } finally {
+      process.off('SIGINT', requestStop);
+      process.off('SIGTERM', requestStop);
+    }
+  });
+}
+
+type Session = Awaited<ReturnType<typeof import('../../../test/sandbox/session').startSandboxSession>>;
+
+function printSession(io: CliIo, s: Session, exportLines: (e: Record<string, string>) => string[]): void {
+  const out = (line = '') => println(io.stdout, line);
+  const contexts = s.contexts();
+  out('sandbox running. In another shell:');
+  out();
+  out(`  source ${s.files.env}`);
+  out();
+  out('or paste these (the AWS CLI, kubectl and sensorfleet take them as they are):');
+  for (const line of exportLines(s.exports)) out(`  ${line}`);
+  out();
+  if (s.clusters.length > 0) {
+    out('clusters:');
+    const width = Math.max(...s.clusters.map((c) => c.ref.length));
+    for (const c of s.clusters) {
+      const ctx = contexts.get(c.ref);
+      out(`  ${c.ref.padEnd(width)}  ${c.note}${ctx ? `  (kubectl --context ${ctx})` : ''}`);
+    }
+    out();
+  }
+  out(`kubeconfig:    ${s.files.kubeconfig} (credentials from \`sensorfleet sandbox token\`; EKS clusters you create get a context too)`);
+  out(`configuration: ${s.files.config} (the same as $SENSORFLEET_CONFIG)`);
+  out(`Qualys:        ${s.qualys.fake.url} (API credentials in Secrets Manager secret ${s.qualys.secretId})`);
+  out();
+  out('try:');
+  const { accountId, region } = s.sandbox.aws;
+  const tries = [
+    'sensorfleet plan',
+    'sensorfleet reconcile',
+    ...(contexts.size > 0 ? ['kubectl rollout status daemonset/qualys-container-sensor -n qualys-sensor', 'kubectl get pods -n qualys-sensor -o wide', 'kubectl get events -n qualys-sensor'] : []),
+    'sensorfleet status --check-in',
+    'sensorfleet qualys sync',
+    'aws ecs list-clusters',
+    `aws eks create-cluster --name my-eks --role-arn arn:aws:iam::${accountId}:role/eks-cluster --resources-vpc-config subnetIds=subnet-0a1b2c3d`,
+    `aws eks create-nodegroup --cluster-name my-eks --nodegroup-name default --node-role arn:aws:iam::${accountId}:role/eks-node --subnets subnet-0a1b2c3d --scaling-config minSize=0,maxSize=4,desiredSize=2`,
+    `sensorfleet reconcile --cluster aws-eks:${accountId}:${region}:my-eks`,
+  ];
+  for (const t of tries) out(`  ${t}`);
+  out();
+  out('press Ctrl-C to stop');
+}
+
+/** `sandbox token --cluster REF`: the exec credential plugin the sandbox kubeconfig names (no TLS involved). */
+export function sandboxTokenCommand(args: string[], io: CliIo): Promise<number> {
+  return runCommand(commandSpec('sandbox token'), args, io, async ({ values }) => {
+    parseClusterRef(values.cluster);
+    const { execCredential } = await import('../../../test/sandbox/exec-credential');
+    println(io.stdout, JSON.stringify(await execCredential(values.cluster)));
+    return EXIT.ok;
+  });
 }

@@ -3,6 +3,7 @@ import { ClusterNotFoundError, ExternalCallError, SensorfleetError } from '../..
 /** The last operation on the cluster failed: it will not become ready by itself; fix it in Azure, then reconcile again. */
 export class AksClusterFailedError extends SensorfleetError {
   override name = 'AksClusterFailedError';
+  override readonly terminal = true;
   constructor(
     readonly cluster: string,
     detail: string,

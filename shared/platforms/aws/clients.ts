@@ -1,4 +1,3 @@
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { isMutatingAwsOperation, recordApiCall } from '../../runtime/call-log';
@@ -66,6 +65,7 @@ function assumedRoleCredentials(access: AwsAccess): AwsCredentialIdentityProvide
   const provider: AwsCredentialIdentityProvider = async () => {
     const fresh = current?.expiration && current.expiration.getTime() - Date.now() > 5 * 60_000;
     if (current && fresh) return current;
+    const { AssumeRoleCommand, STSClient } = await stsModule();
     const sts = awsClient(STSClient, { region: access.region });
     const out = await sts.send(
       new AssumeRoleCommand({
@@ -82,4 +82,25 @@ function assumedRoleCredentials(access: AwsAccess): AwsCredentialIdentityProvide
   };
   roleCredentials.set(key, provider);
   return provider;
+}
+
+/**
+ * "111122223333/eu-west-1": where a call went, for error messages. The account comes from the role
+ * ARN, else from GetCallerIdentity (asked only when a message needs it); the region alone if unknown.
+ */
+export async function whereLabel(access: AwsAccess): Promise<string> {
+  const fromRole = /^arn:aws[a-z-]*:iam::(\d{12}):/.exec(access.roleArn ?? '')?.[1];
+  if (fromRole) return `${fromRole}/${access.region}`;
+  try {
+    const { GetCallerIdentityCommand, STSClient } = await stsModule();
+    const account = (await awsClient(STSClient, { region: access.region }).send(new GetCallerIdentityCommand({}))).Account;
+    return account ? `${account}/${access.region}` : access.region;
+  } catch {
+    return access.region;
+  }
+}
+
+/** STS only when a role is assumed or an error message needs the account: most calls need neither (a chunk of its own in the bundles). */
+function stsModule(): Promise<typeof import('@aws-sdk/client-sts')> {
+  return import('@aws-sdk/client-sts');
 }

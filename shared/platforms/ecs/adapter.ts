@@ -1,13 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  CreateServiceCommand,
-  DescribeClustersCommand,
-  DescribeTaskDefinitionCommand,
-  ECSClient,
-  RegisterTaskDefinitionCommand,
-  UpdateServiceCommand,
-  type Service,
-} from '@aws-sdk/client-ecs';
+import { DescribeClustersCommand, DescribeTaskDefinitionCommand, ECSClient, UpdateServiceCommand, type Service } from '@aws-sdk/client-ecs';
 import type { AwsTarget } from '../../config/schema';
 import { formatClusterRef, type ClusterRef } from '../../domain/cluster-ref';
 import { ClusterNotFoundError, ClusterNotReadyError, ConfigError, SensorfleetError } from '../../runtime/errors';
@@ -17,6 +9,8 @@ import type { ApplyOutcome, ClusterPlan, ConnectedCluster, Coverage, DesiredSens
 import { coveredByServiceCounts, instanceCoverage, nodeName, rolloutOf } from './coverage';
 import { planEcs, type EcsAction, type EcsObserved, type TaskDefinitionSource } from './plan';
 import { activeContainerInstances, describeSensorService, listClusterArns, sensorServiceTasks } from './reads';
+import { EcsClusterFailedError } from './errors';
+import { createServiceOnce, registerTaskDefinitionOnce } from './registration';
 import { sensorVersionOf } from './task-definition';
 
 export interface EcsHandle {
@@ -60,6 +54,7 @@ export function createEcsAdapter(options: { targets: AwsTarget[] }): EcsAdapter 
       const status = cluster?.status ?? 'MISSING';
       if (!cluster || status === 'INACTIVE' || status === 'DEPROVISIONING') throw new ClusterNotFoundError(id);
       if (status === 'PROVISIONING') throw new ClusterNotReadyError(id, status);
+      if (status === 'FAILED') throw new EcsClusterFailedError(id);
       if (status !== 'ACTIVE') throw new SensorfleetError(`cluster ${id} is ${status}; the sensor can only be deployed on an ACTIVE cluster`);
       return {
         ref,
@@ -104,14 +99,14 @@ export function createEcsAdapter(options: { targets: AwsTarget[] }): EcsAdapter 
           case 'finding':
             continue;
           case 'register-task-definition': {
-            const out = await ecs.send(new RegisterTaskDefinitionCommand(action.input));
-            registered = out.taskDefinition?.taskDefinitionArn;
-            if (!registered) throw new SensorfleetError(`RegisterTaskDefinition for ${plan.cluster} returned no ARN`);
-            remember(cluster.handle, registered, sensorVersionOf(out.taskDefinition));
+            // a retried item reuses the revision an earlier attempt registered
+            const { taskDefinition } = await registerTaskDefinitionOnce(ecs, action.input);
+            registered = taskDefinition.taskDefinitionArn!;
+            remember(cluster.handle, registered, sensorVersionOf(taskDefinition));
             break;
           }
           case 'create-service':
-            await ecs.send(new CreateServiceCommand({ ...action.input, taskDefinition: arnOf(action.taskDefinition) }));
+            await createServiceOnce(ecs, { ...action.input, cluster: action.input.cluster!, taskDefinition: arnOf(action.taskDefinition) });
             rolloutStarted = true;
             break;
           case 'update-service':
@@ -162,6 +157,7 @@ export function createEcsAdapter(options: { targets: AwsTarget[] }): EcsAdapter 
             ...(c.covered > 0 ? { sensorVersion: await versionOf(handle, service?.taskDefinition) } : {}),
           };
         }
+        verifyOptions.onProgress?.({ updated: c.covered, total: c.total, message: rollout.message });
         await sleep(Math.max(0, Math.min(verifyOptions.pollMs, deadline - Date.now())));
       }
     },

@@ -7,7 +7,7 @@ import type {
 } from '@aws-sdk/client-ecs';
 import { formatClusterRef, type ClusterRef } from '../../domain/cluster-ref';
 import type { ClusterPlan, DesiredSensor, PlannedAction, PlanOptions } from '../types';
-import { describeDifference, diffTaskDefinitions } from './task-definition-diff';
+import { describeDifference, diffTaskDefinitions, fieldChanges } from './task-definition-diff';
 import { desiredTaskDefinition, isManaged, MANAGED_TAGS, SENSOR_SERVICE, sensorVersionOf } from './task-definition';
 
 /** What observe saw: the cluster, the sensor service (if any) and the task definition it runs. */
@@ -95,15 +95,18 @@ export function planEcs(desired: DesiredSensor, observed: EcsObserved, options: 
   const tdDiffers = !tdDiffs || tdDiffs.length > 0;
 
   const haveDeployment = { ...DAEMON_DEFAULT_DEPLOYMENT, ...definedOnly(service.deploymentConfiguration) };
-  const deploymentReasons = (['maximumPercent', 'minimumHealthyPercent'] as const)
-    .filter((k) => haveDeployment[k] !== deployment[k])
-    .map((k) => `deploymentConfiguration.${k} want ${deployment[k]} have ${haveDeployment[k]}`);
+  const deploymentKeys = (['maximumPercent', 'minimumHealthyPercent'] as const).filter((k) => haveDeployment[k] !== deployment[k]);
+  const deploymentReasons = deploymentKeys.map((k) => `deploymentConfiguration.${k} want ${deployment[k]} have ${haveDeployment[k]}`);
+  const deploymentChanges = deploymentKeys.map((k) => ({ path: `deploymentConfiguration.${k}`, from: haveDeployment[k], to: deployment[k] }));
 
   const update = (reasons: string[], extra: { register: boolean; force: boolean }): EcsAction => ({
     type: 'update-service',
     target: serviceTarget,
     reason: reasons.join('; '),
     ...(extra.register ? { taskDefinition: { registered: true } as const } : {}),
+    ...(extra.register || deploymentChanges.length
+      ? { changes: [...(extra.register ? [{ path: 'taskDefinition', from: service.taskDefinition, to: `${wantTd.family}:(new revision)` }] : []), ...deploymentChanges] }
+      : {}),
     input: {
       cluster: clusterArn,
       service: SENSOR_SERVICE,
@@ -120,7 +123,7 @@ export function planEcs(desired: DesiredSensor, observed: EcsObserved, options: 
   }
 
   const actions: EcsAction[] = [...findings];
-  if (tdDiffers) actions.push({ type: 'register-task-definition', target: tdTarget, reason: tdReason, input: wantTd });
+  if (tdDiffers) actions.push({ type: 'register-task-definition', target: tdTarget, reason: tdReason, input: wantTd, ...(tdDiffs?.length ? { changes: fieldChanges(tdDiffs) } : {}) });
   const redeploy = options.force === 'redeploy';
   if (tdDiffers || deploymentReasons.length || redeploy) {
     const reasons = [

@@ -7,6 +7,8 @@
  * points, volumes) are sorted.
  */
 
+import type { FieldChange } from '../types';
+
 /** The fields that describe what runs. Everything else DescribeTaskDefinition returns is AWS bookkeeping. */
 const TASK_DEFINITION_FIELDS = [
   'family',
@@ -136,4 +138,29 @@ function show(v: unknown): string {
   if (v === undefined) return '(none)';
   const text = typeof v === 'string' ? v : JSON.stringify(v);
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/**
+ * The differences as the structured changes a plan's diff shows. Environment values stay hidden as
+ * in describeDifference, also inside a whole container or list that changes.
+ */
+export function fieldChanges(diffs: FieldDifference[]): FieldChange[] {
+  return diffs.map((d) => {
+    const env = /\.environment\[([^\]]+)\]/.exec(d.path);
+    if (env && !SHOWN_ENVIRONMENT.has(env[1]!)) return { path: d.path, secret: true };
+    return { path: d.path, ...(d.have !== undefined ? { from: hideEnvironment(d.have) } : {}), ...(d.want !== undefined ? { to: hideEnvironment(d.want) } : {}) };
+  });
+}
+
+function hideEnvironment(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(hideEnvironment);
+  if (!isPlainObject(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    out[k] =
+      k === 'environment' && Array.isArray(x)
+        ? x.map((e) => (isPlainObject(e) && !SHOWN_ENVIRONMENT.has(String(e.name)) ? { ...e, value: '(value hidden)' } : e))
+        : hideEnvironment(x);
+  }
+  return out;
 }

@@ -12,6 +12,7 @@ export class ClusterDeletingError extends ClusterNotFoundError {
 /** EKS reports the cluster FAILED: it will not become ACTIVE by itself; fix or recreate it. */
 export class ClusterFailedError extends SensorfleetError {
   override name = 'ClusterFailedError';
+  override readonly terminal = true;
   constructor(
     readonly cluster: string,
     detail: string,

@@ -25,6 +25,8 @@ export interface FaultRule {
 export interface FrontFaults {
   throttleNext?: FaultRule;
   failNext?: FaultRule & { status?: 500 | 502 | 503 };
+  /** The request is forwarded (the write happens in moto), then answered with this error: an ambiguous failure. */
+  failAfterCommit?: FaultRule & { status?: 500 | 502 | 503 };
 }
 
 export interface ErrorAnswer {
@@ -45,6 +47,14 @@ export function takeFault(faults: FrontFaults, service: string, operation: strin
     return { kind: 'fail', status: faults.failNext!.status ?? 503 };
   }
   return undefined;
+}
+
+/** Takes one after-commit fault for this request if its rule matches (and counts it down). */
+export function takeAfterCommitFault(faults: FrontFaults, service: string, operation: string): { kind: 'fail'; status: number } | undefined {
+  const r = faults.failAfterCommit;
+  if (!r || r.count <= 0 || (r.service && r.service !== service) || (r.operation && r.operation !== operation)) return undefined;
+  r.count--;
+  return { kind: 'fail', status: r.status ?? 503 };
 }
 
 export function faultAnswer(fault: { kind: 'throttle' } | { kind: 'fail'; status: number }, protocol: Protocol, service: string): ErrorAnswer {

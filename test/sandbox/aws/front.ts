@@ -5,7 +5,7 @@ import { AccountResolver, CredentialLedger } from './accounts';
 import { describeAwsRequest, header, type AwsRequestInfo } from './aws-request';
 import { clusterName, type EcsClusterKey } from './ecs-observe';
 import type { DaemonServiceView, EcsSchedulerSimulator } from './ecs-scheduler';
-import { faultAnswer, takeFault, type FrontFaults } from './faults';
+import { faultAnswer, takeAfterCommitFault, takeFault, type FrontFaults } from './faults';
 import type { MotoClients } from './moto-clients';
 import { SandboxWebIdentityIssuer } from './web-identity';
 
@@ -44,6 +44,12 @@ export class AwsFront {
   readonly ledger = new CredentialLedger();
   readonly webIdentity = new SandboxWebIdentityIssuer();
   private readonly eks = new Map<string, EksClusterBinding>();
+  /**
+   * Asked on every DescribeCluster of a cluster moto knows that has no registered binding (e.g. one made
+   * by hand with `aws eks create-cluster`): the binding it returns is reported, so the cluster gets a
+   * local endpoint (the sandbox also keeps the cluster's nodes in step with its nodegroups there).
+   */
+  bindUnknownEksCluster?: (account: string, region: string, name: string, cluster: Record<string, any>) => Promise<EksClusterBinding | undefined>;
   private readonly eksStatus = new Map<string, { status: EksStatus; untilMs?: number }>();
 
   private constructor(
@@ -115,6 +121,17 @@ export class AwsFront {
       return;
     }
     const rewrite = await this.rewriterFor(req, info, entry);
+    const afterCommit = takeAfterCommitFault(this.faults, info.service, info.operation);
+    if (afterCommit) {
+      // the call takes effect (the simulator hears of it too), only its answer is replaced by an error
+      const done = await forwardBuffered(this.motoUrl, req, body);
+      if (rewrite && done.status >= 200 && done.status < 300) await rewrite(done.body);
+      const a = faultAnswer(afterCommit, info.protocol, info.service);
+      entry.status = a.status;
+      res.writeHead(a.status, { ...a.headers, 'content-length': Buffer.byteLength(a.body) });
+      res.end(a.body);
+      return;
+    }
     if (!rewrite) {
       entry.status = await forward(this.motoUrl, req, body, res);
       return;
@@ -148,10 +165,15 @@ export class AwsFront {
         return b;
       };
     }
-    if (info.service === 'eks' && info.operation === 'DescribeCluster') {
+    // CreateCluster too: its answer must not point at an *.eks.amazonaws.com endpoint off this machine
+    if (info.service === 'eks' && (info.operation === 'DescribeCluster' || info.operation === 'CreateCluster')) {
       const acct = (entry.account = await account());
-      const name = decodeURIComponent(new URL(req.url ?? '/', 'http://front').pathname.split('/')[2] ?? '');
-      return async (b) => Buffer.from(JSON.stringify(this.rewriteEksCluster(acct, region, name, JSON.parse(b.toString('utf8')))));
+      const name = info.operation === 'CreateCluster' ? String(info.json?.name ?? '') : decodeURIComponent(new URL(req.url ?? '/', 'http://front').pathname.split('/')[2] ?? '');
+      return async (b) => {
+        const doc = JSON.parse(b.toString('utf8'));
+        const bound = doc.cluster && !this.eks.has(`${acct}|${region}|${name}`) ? await this.bindUnknownEksCluster?.(acct, region, name, doc.cluster) : undefined;
+        return Buffer.from(JSON.stringify(this.rewriteEksCluster(acct, region, name, doc, bound)));
+      };
     }
     if (info.service === 'ecs' && info.json && this.scheduler) {
       const acct = (entry.account = await account());
@@ -181,11 +203,11 @@ export class AwsFront {
   }
 
   /** https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeCluster.html */
-  private rewriteEksCluster(account: string, region: string, name: string, doc: { cluster?: Record<string, any> }): unknown {
+  private rewriteEksCluster(account: string, region: string, name: string, doc: { cluster?: Record<string, any> }, unregistered?: EksClusterBinding): unknown {
     const c = doc.cluster;
     if (!c) return doc;
     const id = `${account}|${region}|${name}`;
-    const binding = this.eks.get(id);
+    const binding = this.eks.get(id) ?? unregistered;
     if (binding) {
       c.endpoint = binding.endpoint;
       c.certificateAuthority = { data: Buffer.from(binding.caPem).toString('base64') };

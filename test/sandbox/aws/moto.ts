@@ -12,7 +12,15 @@ export interface MotoServer {
 
 export class MotoStartError extends Error {
   override name = 'MotoStartError';
+  constructor(message: string) {
+    super(message);
+    // printed as one line wherever it surfaces (the demo, vitest's global setup): the message is the whole story
+    this.stack = `${this.name}: ${message}`;
+  }
 }
+
+/** What to do when there is no moto_server to start. */
+export const MOTO_MISSING = "moto_server is not installed (not found on PATH): the sandbox needs Python moto 5 with its server, e.g. pip install 'moto[server]>=5,<6'";
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -33,7 +41,15 @@ export async function startMoto(opts: { startTimeoutMs?: number } = {}): Promise
   const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // a missing executable is an 'error' event (ENOENT), never an 'exit'
+  let spawnError: string | undefined;
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      spawnError = err.code === 'ENOENT' ? MOTO_MISSING : `moto_server could not be started: ${err.message}`;
+      resolve(null);
+    });
+  });
   const stop = onceOnly(() => stopProcessGroup(child, exited));
   const onSignal = (signal: NodeJS.Signals) => {
     killGroup(child, 'SIGTERM');
@@ -45,7 +61,7 @@ export async function startMoto(opts: { startTimeoutMs?: number } = {}): Promise
   const onExit = () => killGroup(child, 'SIGKILL');
   process.once('exit', onExit);
   try {
-    await waitUntilAnswering(url, exited, opts.startTimeoutMs ?? 30_000, () => stderr);
+    await waitUntilAnswering(url, exited, opts.startTimeoutMs ?? 30_000, () => stderr, () => spawnError);
     await keepEcsTasksRunning(url);
   } catch (err) {
     await stop();
@@ -77,12 +93,12 @@ export async function keepEcsTasksRunning(motoUrl: string): Promise<void> {
   if (!res.ok) throw new MotoStartError(`moto state manager answered ${res.status}`);
 }
 
-async function waitUntilAnswering(url: string, exited: Promise<number | null>, timeoutMs: number, stderr: () => string): Promise<void> {
+async function waitUntilAnswering(url: string, exited: Promise<number | null>, timeoutMs: number, stderr: () => string, spawnError: () => string | undefined): Promise<void> {
   let dead: number | null | undefined;
   void exited.then((code) => (dead = code));
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (dead !== undefined) throw new MotoStartError(`moto_server exited with code ${dead}: ${stderr().trim().split('\n').slice(-3).join(' | ')}`);
+    if (dead !== undefined) throw new MotoStartError(spawnError() ?? `moto_server exited with code ${dead}: ${stderr().trim().split('\n').slice(-3).join(' | ')}`);
     try {
       const res = await fetch(`${url}/moto-api/data.json`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();

@@ -10,7 +10,7 @@ import { createHash, randomBytes, type X509Certificate } from 'node:crypto';
 import { formatClusterRef } from '../../../shared/domain/cluster-ref';
 import { clientCaAuthenticator, type FakeKubeApiServer, type FakeKubeCluster, type NodeSpec, type Taint } from '../kube';
 import { createCa, issueCertificate } from '../kube/tls';
-import type { SensorEvents } from '../sensor-events';
+import { sensorOfPod, type SensorEvents } from '../sensor-events';
 import type { AgentPoolSpec, ManagedClusterRecord, SandboxArm } from './arm';
 import { AKS_SERVER_APP_ID, type SandboxEntra } from './entra';
 import { entraUserKubeconfig, localAccountKubeconfig } from './kubeconfig';
@@ -177,8 +177,8 @@ export function createAksFleet(d: AksFleetDeps): AksFleet {
               authenticate: async (token: string) => (token === localAccount().user.token ? 'clusterUser' : null),
               authenticateCertificate: (cert: X509Certificate) => clientCaAuthenticator(localAccount().ca.certPem)(cert),
             }),
-        onPodReady: (pod, node) => d.sensors.emit('started', sensorOf(ref, pod, node)),
-        onPodGone: (pod, node) => d.sensors.emit('stopped', sensorOf(ref, pod, node)),
+        onPodReady: (pod, node) => d.sensors.emit('started', sensorOfPod('azure-aks', ref, pod, node)),
+        onPodGone: (pod, node) => d.sensors.emit('stopped', sensorOfPod('azure-aks', ref, pod, node)),
       });
       const server = o.private === true ? `https://127.0.0.1:${d.unreachablePort}` : kube.endpoint;
       const kc = { name: o.name, resourceGroup: o.resourceGroup, server, caPem: d.kube.caPem };
@@ -271,18 +271,4 @@ function parseTaint(text: string): Taint {
   const m = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(text);
   if (!m) throw new Error(`taint "${text}" is not key=value:Effect`);
   return { key: m[1]!, ...(m[2] !== undefined ? { value: m[2] } : {}), effect: m[3] as Taint['effect'] };
-}
-
-function sensorOf(ref: string, pod: any, node: NodeSpec) {
-  const image: string = pod?.spec?.containers?.[0]?.image ?? '';
-  const tagAt = image.lastIndexOf(':');
-  return {
-    platform: 'azure-aks' as const,
-    cluster: ref,
-    nodeName: node.name,
-    hostname: node.hostname ?? node.name,
-    version: tagAt > image.lastIndexOf('/') ? image.slice(tagAt + 1) : 'latest',
-    containerId: String(pod?.metadata?.uid ?? pod?.metadata?.name),
-    pod: { name: String(pod?.metadata?.name), namespace: String(pod?.metadata?.namespace) },
-  };
 }

@@ -4,7 +4,7 @@ import { resetAzureCredentials } from '../../../shared/platforms/aks/credential'
 import { resetAwsClients } from '../../../shared/platforms/aws/clients';
 import { resetWebIdentityTokens } from '../../../shared/platforms/aws/web-identity-token';
 import { startSandbox, type Sandbox } from '../index';
-import { guardLoopback, type LoopbackGuard } from './loopback-guard';
+import { guardLoopback, type LoopbackGuard } from '../loopback-guard';
 import { startAzureSandbox, type AzureSandbox } from './index';
 
 /**

@@ -1,6 +1,6 @@
 import { formatClusterRef, parseClusterRef } from '../../../shared/domain/cluster-ref';
 import type { FakeKubeApiServer, FakeKubeCluster, NodeSpec, Taint, WorkloadAllowlist } from '../kube';
-import type { SensorEvents } from '../sensor-events';
+import { sensorOfPod, type SensorEvents } from '../sensor-events';
 import type { ClusterBacking, FakeGkeApi } from './gke-api';
 import { nodeName, selfLink, type ClusterStatus, type NodePoolSpec, type SandboxGkeCluster, type SandboxNodePool } from './gke-model';
 import type { GoogleIdentity } from './identity';
@@ -104,8 +104,8 @@ export function createGkeFleet(d: GkeFleetDeps): { fleet: GkeFleet; backing: Clu
         },
         // Autopilot clusters run GKE Warden's admission (kube/autopilot.ts)
         ...(c.autopilot ? { admission: 'gke-autopilot' as const, autopilotAllowlists: allowlists.get(ref) ?? [] } : {}),
-        onPodReady: (pod, node) => d.sensors.emit('started', sensorOf(ref, pod, node)),
-        onPodGone: (pod, node) => d.sensors.emit('stopped', sensorOf(ref, pod, node)),
+        onPodReady: (pod, node) => d.sensors.emit('started', sensorOfPod('gcp-gke', ref, pod, node)),
+        onPodGone: (pod, node) => d.sensors.emit('stopped', sensorOfPod('gcp-gke', ref, pod, node)),
       });
       const hostAndPath = kube.endpoint.replace(/^https:\/\//, '');
       c.endpoint = hostAndPath;
@@ -172,18 +172,4 @@ export function createGkeFleet(d: GkeFleetDeps): { fleet: GkeFleet; backing: Clu
 export function kubeClusterId(ref: string): string {
   const r = parseClusterRef(ref);
   return `gke-${r.scope}-${r.location}-${r.name}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
-}
-
-function sensorOf(ref: string, pod: any, node: NodeSpec) {
-  const image: string = pod?.spec?.containers?.[0]?.image ?? '';
-  const tagAt = image.lastIndexOf(':');
-  return {
-    platform: 'gcp-gke' as const,
-    cluster: ref,
-    nodeName: node.name,
-    hostname: node.hostname ?? node.name,
-    version: tagAt > image.lastIndexOf('/') ? image.slice(tagAt + 1) : 'latest',
-    containerId: String(pod?.metadata?.uid ?? pod?.metadata?.name),
-    pod: { name: String(pod?.metadata?.name), namespace: String(pod?.metadata?.namespace) },
-  };
 }

@@ -13,6 +13,8 @@ import { RESOURCE_TYPES, type ResourceType, resourceByKind } from './resources';
 import { ObjectStore, type ManagerEntry } from './store';
 import { DEFAULT_HOST_SOCKETS, DEFAULT_IMAGE_PLATFORMS, type ClusterOptions, type Faults, type NodeSpec, type RecordedRequest, type Taint } from './types';
 import { parseQuantity } from './quantity';
+import { WatchCache } from './watch-cache';
+import { EventRecorder } from './events';
 
 const RECONCILE_DELAY_MS = 25;
 const type = (kind: string) => RESOURCE_TYPES.find((t) => t.kind === kind)!;
@@ -32,6 +34,9 @@ export class FakeKubeCluster {
   faults: Faults = {};
   readonly store = new ObjectStore();
   readonly registry = new ResourceRegistry(this.store);
+  /** The change history watches and exact-resourceVersion lists are served from. */
+  readonly watchCache: WatchCache;
+  private readonly events = new EventRecorder(this.store);
 
   private readonly nodeSpecs = new Map<string, NodeSpec>();
   private readonly podStates = new Map<string, PodRuntimeState>();
@@ -48,6 +53,7 @@ export class FakeKubeCluster {
     readonly options: ClusterOptions,
   ) {
     this.endpoint = `${baseUrl}/clusters/${id}`;
+    this.watchCache = new WatchCache(this.store, options.watch?.historyLimit);
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
       this.registry.create(NS, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, { fieldManager: 'kube-apiserver' });
     }
@@ -247,10 +253,13 @@ export class FakeKubeCluster {
         daemonPods: (d) => this.store.list(POD, d.metadata.namespace).map((r) => r.obj).filter((p) => (p.metadata.ownerReferences ?? []).some((o: any) => o.controller && o.uid === d.metadata.uid)),
         createPod: (pod) => {
           this.createPodInternal(pod);
+          this.events.record(ds, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`, { component: 'daemonset-controller' });
           structural = true;
         },
         deletePod: (pod) => {
-          if (this.store.delete(POD, pod.metadata.namespace, pod.metadata.name)) structural = true;
+          if (!this.store.delete(POD, pod.metadata.namespace, pod.metadata.name)) return;
+          this.events.record(ds, 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`, { component: 'daemonset-controller' });
+          structural = true;
         },
         writeDaemonSetStatus: (d, status) => {
           const rec = this.store.get(DS, d.metadata.namespace, d.metadata.name)!;
@@ -299,7 +308,14 @@ export class FakeKubeCluster {
       crashingImages: this.options.crashingImages ?? new Set<string>(),
       imagePlatforms: (image: string) => this.options.imagePlatforms?.[image] ?? DEFAULT_IMAGE_PLATFORMS,
       podsOnNode: (name: string) => this.store.list(POD).map((r) => r.obj).filter((p) => p.spec.nodeName === name && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed'),
-      event: (pod: any, type: 'Normal' | 'Warning', reason: string, message: string, component: string, host?: string) => this.recordEvent(pod, type, reason, message, component, host),
+      event: (pod: any, type: 'Normal' | 'Warning', reason: string, message: string, component: string, host?: string, fieldPath?: string) =>
+        this.events.record(pod, type, reason, message, {
+          component,
+          ...(host ? { host } : {}),
+          ...(fieldPath ? { fieldPath } : {}),
+          // the scheduler records through events.k8s.io
+          ...(component === 'default-scheduler' ? { action: reason === 'Scheduled' ? 'Binding' : 'Scheduling' } : {}),
+        }),
     };
   }
 
@@ -308,21 +324,6 @@ export class FakeKubeCluster {
     pod.metadata.creationTimestamp = timestamp();
     pod.status = { phase: 'Pending', qosClass: qosClass(pod.spec) };
     controllerWrite(this.store, POD, { obj: pod, managers: controllerManagers(pod) });
-  }
-
-  /** core/v1 Event, as the scheduler and kubelet record them (`kubectl describe pod` / `get events`). */
-  private recordEvent(pod: any, type: 'Normal' | 'Warning', reason: string, message: string, component: string, host?: string): void {
-    const ts = timestamp();
-    const ev = {
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata: { name: `${pod.metadata.name}.${randomBytes(8).toString('hex')}`, namespace: pod.metadata.namespace, uid: crypto.randomUUID(), creationTimestamp: ts },
-      involvedObject: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid, apiVersion: 'v1' },
-      reason, message, type, count: 1, firstTimestamp: ts, lastTimestamp: ts,
-      source: { component, ...(host ? { host } : {}) },
-      reportingComponent: component, reportingInstance: host ?? '',
-    };
-    controllerWrite(this.store, EVENT, { obj: ev, managers: [] });
   }
 
   /** Resolves once every DaemonSet's pods exist and have settled (ready, crash-looping or stuck pending). */
@@ -337,9 +338,15 @@ export class FakeKubeCluster {
     throw new ClusterSettleTimeoutError(`cluster ${this.id} did not settle within ${timeoutMs} ms`);
   }
 
+  /** What an etcd compaction does to watchers: every resourceVersion before now becomes too old (410 Expired). */
+  expireWatchHistory(): void {
+    this.watchCache.compact();
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.watchCache.close();
   }
 }
 

@@ -35,7 +35,7 @@ export interface LifecycleContext {
   imagePlatforms(image: string): string[];
   /** Pods bound to the node (for the resource fit check). */
   podsOnNode(node: string): any[];
-  event(pod: any, type: 'Normal' | 'Warning', reason: string, message: string, component: string, host?: string): void;
+  event(pod: any, type: 'Normal' | 'Warning', reason: string, message: string, component: string, host?: string, fieldPath?: string): void;
 }
 
 function setCondition(pod: any, type: string, status: 'True' | 'False', reason?: string, message?: string): void {
@@ -181,10 +181,21 @@ export function stepPod(pod: any, st: PodRuntimeState, ctx: LifecycleContext, no
     setCondition(pod, 'Ready', 'True');
     if (!st.started) {
       st.started = true;
-      ctx.event(pod, 'Normal', 'Started', `Started container ${containers[0]?.name ?? ''}`, 'kubelet', nodeName);
+      for (const c of containers) containerStartEvents(ctx, pod, c, nodeName);
     }
   }
   return { changed: JSON.stringify(pod.status) !== before || beforeNode !== pod.spec.nodeName, ...(wakeAt !== undefined ? { wakeAt } : {}) };
+}
+
+/** The kubelet's events for a container it starts (pkg/kubelet/images, kuberuntime_container.go). */
+function containerStartEvents(ctx: LifecycleContext, pod: any, c: any, node: string): void {
+  const at = `spec.containers{${c.name}}`;
+  if (c.imagePullPolicy === 'Always') {
+    ctx.event(pod, 'Normal', 'Pulling', `Pulling image "${c.image}"`, 'kubelet', node, at);
+    ctx.event(pod, 'Normal', 'Pulled', `Successfully pulled image "${c.image}" in 412ms (412ms including waiting). Image size: 48132771 bytes.`, 'kubelet', node, at);
+  } else ctx.event(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`, 'kubelet', node, at);
+  ctx.event(pod, 'Normal', 'Created', `Created container: ${c.name}`, 'kubelet', node, at);
+  ctx.event(pod, 'Normal', 'Started', `Started container ${c.name}`, 'kubelet', node, at);
 }
 
 /** containerd's pull error when the manifest list lacks the node's platform. */

@@ -79,6 +79,12 @@ const FIELD_GETTERS: Record<string, (o: any) => string | undefined> = {
   'involvedObject.kind': (o) => o.involvedObject?.kind,
   'involvedObject.uid': (o) => o.involvedObject?.uid,
   'involvedObject.namespace': (o) => o.involvedObject?.namespace,
+  'involvedObject.apiVersion': (o) => o.involvedObject?.apiVersion,
+  'involvedObject.resourceVersion': (o) => o.involvedObject?.resourceVersion ?? '',
+  'involvedObject.fieldPath': (o) => o.involvedObject?.fieldPath ?? '',
+  reportingComponent: (o) => o.reportingComponent ?? '',
+  // pkg/registry/core/event: source.component, else reportingComponent
+  source: (o) => o.source?.component || o.reportingComponent,
   reason: (o) => o.reason,
   type: (o) => o.type,
 };

@@ -107,7 +107,8 @@ export class FakeKubeApiServer {
       }
       const reply = await route(cluster, req, path, u.searchParams, who);
       entry.status = reply.status;
-      send(res, reply.status, reply.body, reply.contentType, reply.headers);
+      if (reply.stream) reply.stream(req, res);
+      else send(res, reply.status, reply.body, reply.contentType, reply.headers);
     } catch (e) {
       const err = e instanceof KubeError ? e : new KubeError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `Internal error occurred: ${(e as Error).message}`, reason: 'InternalError', code: 500 });
       entry.status = err.code;

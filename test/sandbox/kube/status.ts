@@ -82,6 +82,11 @@ export const errors = {
   methodNotSupported: (t: ResourceType | undefined, verb: string) =>
     new KubeError(failure(405, 'MethodNotAllowed', `${verb} is not supported on resources of kind "${t?.plural ?? 'unknown'}"`, t ? { ...(t.group ? { group: t.group } : {}), kind: t.plural } : undefined)),
   unsupportedMediaType: (ct: string) => new KubeError(failure(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got ${ct})`)),
+  /** 410 Gone: a resourceVersion older than the retained history (etcd compaction, the watch cache's window). */
+  expired: (message: string) => new KubeError(failure(410, 'Expired', message)),
+  /** storage.NewTooLargeResourceVersionError: the server has not seen that resourceVersion (yet). */
+  tooLargeResourceVersion: (requested: number, current: number) =>
+    new KubeError(failure(504, 'Timeout', `Timeout: Too large resource version: ${requested}, current: ${current}`, { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 }), { 'retry-after': '1' }),
   /** failNext faults: 429 TooManyRequests / 5xx with Retry-After, like API Priority and Fairness or an overloaded server. */
   injected: (code: number, retryAfterSeconds?: number) => {
     const reason = code === 429 ? 'TooManyRequests' : code === 503 ? 'ServiceUnavailable' : code === 504 ? 'Timeout' : code >= 500 ? 'InternalError' : undefined;

@@ -16,7 +16,12 @@ export interface StoredObject {
   managers: ManagerEntry[];
 }
 
-export type StoreChange = { type: 'put' | 'delete'; resource: ResourceType; obj: any; old?: any };
+/**
+ * One write as the watch cache sees it: `obj` is the object as stored (for a delete: as it was, stamped
+ * with the deletion's resourceVersion, as kube-apiserver sends DELETED objects), `old` what was there
+ * before (absent for a create), `rv` the revision the write took.
+ */
+export type StoreChange = { type: 'put' | 'delete'; resource: ResourceType; obj: any; old?: any; rv: number };
 
 /**
  * One cluster's objects (what etcd holds for a real API server). resourceVersion is one counter per
@@ -56,9 +61,13 @@ export class ObjectStore {
     return items.sort((a, b) => `${a.obj.metadata.namespace ?? ''}/${a.obj.metadata.name}`.localeCompare(`${b.obj.metadata.namespace ?? ''}/${b.obj.metadata.name}`));
   }
 
-  put(t: ResourceType, rec: StoredObject, old?: any): void {
-    this.table(t).set(`${t.namespaced ? rec.obj.metadata.namespace : ''}/${rec.obj.metadata.name}`, rec);
-    for (const l of this.listeners) l({ type: 'put', resource: t, obj: rec.obj, old });
+  /** Stores `rec` (its resourceVersion already stamped from nextResourceVersion()). */
+  put(t: ResourceType, rec: StoredObject, _old?: any): void {
+    const key = `${t.namespaced ? rec.obj.metadata.namespace : ''}/${rec.obj.metadata.name}`;
+    const old = this.table(t).get(key)?.obj;
+    this.table(t).set(key, rec);
+    const rv = Number(rec.obj.metadata.resourceVersion) || this.revision;
+    for (const l of this.listeners) l({ type: 'put', resource: t, obj: rec.obj, ...(old ? { old } : {}), rv });
   }
 
   delete(t: ResourceType, namespace: string | undefined, name: string): StoredObject | undefined {
@@ -66,8 +75,9 @@ export class ObjectStore {
     const rec = this.table(t).get(key);
     if (!rec) return undefined;
     this.table(t).delete(key);
-    this.revision++;
-    for (const l of this.listeners) l({ type: 'delete', resource: t, obj: rec.obj });
+    const rv = ++this.revision;
+    const tombstone = { ...rec.obj, metadata: { ...rec.obj.metadata, resourceVersion: String(rv) } };
+    for (const l of this.listeners) l({ type: 'delete', resource: t, obj: tombstone, old: rec.obj, rv });
     return rec;
   }
 }

@@ -78,6 +78,44 @@ const TABLES: Record<string, { columns: Col[]; cells: (o: any) => unknown[] }> =
   },
 };
 
+/** printEvent: a time not set is "<unknown>"; an event without lastTimestamp shows its first (or eventTime). */
+const since = (t: string | null | undefined) => (t ? humanDuration(Date.now() - Date.parse(t)) : '<unknown>');
+
+/** formatEventSource: component (or reportingController), then host (or reportingInstance). */
+function eventSource(e: any): string {
+  const component = e.source?.component || e.reportingComponent || '';
+  const instance = e.source?.host || e.reportingInstance || '';
+  if (!component) return '<unknown>';
+  return instance ? `${component}, ${instance}` : component;
+}
+
+TABLES.Event = {
+  columns: [
+    { name: 'Last Seen', type: 'string', description: 'The time at which the most recent occurrence of this event was recorded.' },
+    { name: 'Type', type: 'string', description: 'Type of this event (Normal, Warning), new types could be added in the future' },
+    { name: 'Reason', type: 'string', description: "This should be a short, machine understandable string that gives the reason for the transition into the object's current status." },
+    { name: 'Object', type: 'string', description: 'The object that this event is about.' },
+    { name: 'Subobject', type: 'string', priority: 1, description: 'If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2].' },
+    { name: 'Source', type: 'string', priority: 1, description: 'The component reporting this event. Should be a short machine understandable string.' },
+    { name: 'Message', type: 'string', description: 'A human-readable description of the status of this operation.' },
+    { name: 'First Seen', type: 'string', priority: 1, description: 'The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)' },
+    { name: 'Count', type: 'string', priority: 1, description: 'The number of times this event has occurred.' },
+    { name: 'Name', type: 'string', priority: 1, format: 'name', description: NAME.description },
+  ],
+  cells: (e) => {
+    const first = e.firstTimestamp ? since(e.firstTimestamp) : since(e.eventTime);
+    let last = e.lastTimestamp ? since(e.lastTimestamp) : first;
+    let count = e.count ?? 0;
+    if (e.series) {
+      last = since(e.series.lastObservedTime);
+      count = e.series.count;
+    } else if (count === 0) count = 1;
+    const io = e.involvedObject ?? {};
+    const target = io.name ? `${String(io.kind ?? '').toLowerCase()}/${io.name}` : String(io.kind ?? '').toLowerCase();
+    return [last, e.type ?? '', e.reason ?? '', target, io.fieldPath ?? '', eventSource(e), String(e.message ?? '').trim(), first, count, e.metadata.name];
+  },
+};
+
 const DEFAULT_TABLE = { columns: [NAME, { name: 'Created At', type: 'date', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.' }], cells: (o: any) => [o.metadata.name, o.metadata.creationTimestamp] };
 
 export function wantsTable(accept: string | undefined): boolean {

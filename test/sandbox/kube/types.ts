@@ -59,6 +59,8 @@ export interface ClusterOptions {
   admission?: 'gke-autopilot';
   /** WorkloadAllowlists installed on an Autopilot cluster (what an AllowlistSynchronizer would install); see also FakeKubeCluster.installAllowlist. */
   autopilotAllowlists?: WorkloadAllowlist[];
+  /** Watch cache: how many writes it keeps (older resourceVersions are 410 Expired; default 2000), and how often a watch with allowWatchBookmarks gets a BOOKMARK (default 60 s, like kube-apiserver). */
+  watch?: { historyLimit?: number; bookmarkIntervalMs?: number };
   /** Called when a pod becomes Ready / is deleted (the sandbox wires these to SensorEvents). */
   onPodReady?: (pod: any, node: NodeSpec) => void;
   onPodGone?: (pod: any, node: NodeSpec) => void;

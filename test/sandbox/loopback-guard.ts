@@ -1,9 +1,10 @@
 import net from 'node:net';
 
 /**
- * Records every outbound TCP connection this process opens (node:http/https, undici's fetch and the
- * Azure SDK's HTTP client all end in net.Socket#connect), so a test can prove nothing left 127.0.0.1 —
- * e.g. that MSAL did no instance discovery against login.microsoftonline.com.
+ * Records every outbound TCP connection this process opens (node:http/https, undici's fetch, gaxios and
+ * the Azure SDK's HTTP client all end in net.Socket#connect), so a test can prove nothing left
+ * 127.0.0.1 — e.g. that MSAL did no instance discovery against login.microsoftonline.com and Google's
+ * libraries never asked the metadata server (169.254.169.254) or *.googleapis.com.
  */
 export interface LoopbackGuard {
   /** host:port (or unix path) of every connection attempted since start. */
@@ -13,7 +14,7 @@ export interface LoopbackGuard {
   stop(): void;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1']);
 
 export function guardLoopback(): LoopbackGuard {
   const connections: string[] = [];
