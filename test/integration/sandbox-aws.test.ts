@@ -22,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseClusterRef } from '../../shared/domain/cluster-ref';
 import { startSandbox, type Sandbox } from '../sandbox/index';
 import type { SensorInstance } from '../sandbox/sensor-events';
+import { createCa } from '../sandbox/kube/tls';
 
 /**
  * The AWS side of the sandbox through real SDK clients at the AWS front: forwarding, faults, the EKS
@@ -141,8 +142,9 @@ describe('EKS: DescribeCluster leads to the sandbox Kubernetes API server', () =
     const ok = await kubeGet(c.endpoint!, c.certificateAuthority!.data, await eksToken(name, creds));
     expect(ok.status).toBe(200);
     expect(ok.body.items.map((n: any) => n.metadata.name).sort()).toEqual(['n1', 'n2']);
-    // without the CA the self-signed server is not trusted
-    await expect(kubeGet(c.endpoint!, undefined, await eksToken(name, creds))).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i);
+    // trusting another CA instead (test processes trust the sandbox CA by default), the server is refused
+    const otherCa = Buffer.from(createCa('another-ca').certPem).toString('base64');
+    await expect(kubeGet(c.endpoint!, otherCa, await eksToken(name, creds))).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i);
   });
 
   it('refuses invalid, expired, over-long, wrong-cluster and unknown-key tokens like aws-iam-authenticator and STS', async () => {

@@ -13,6 +13,8 @@ import { clusterFromTags } from '../../shared/events/resolve-asg';
 const REF = 'test/fixtures/events/reference';
 const ref = (f: string) => readFileSync(join(REF, f), 'utf8');
 const fixture = (f: string) => readFileSync(join('events', f), 'utf8');
+/** The AWS documentation's EKS CreateCluster record says "region-code" where a real one names its region. */
+const eksCreateRecord = () => ref('aws-cloudtrail-record-eks-createcluster.json').replaceAll('region-code', 'us-west-2');
 const NOW = () => new Date('2030-01-01T00:00:00.000Z');
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64');
 
@@ -22,7 +24,7 @@ const pick = (payload: unknown) => normalizeEvent(payload, { now: NOW }).events.
 describe('samples that are cluster events', () => {
   const cases: [string, string, Expected[]][] = [
     ['reference: bare CloudTrail ECS CreateCluster', ref('aws-cloudtrail-record-ecs-createcluster.json'), [{ id: 'aws-cloudtrail:e3c6f4ce-EXAMPLE', kind: 'cluster-created', cluster: 'aws-ecs:123456789012:us-east-1:default' }]],
-    ['reference: bare CloudTrail EKS CreateCluster (clusterName form)', ref('aws-cloudtrail-record-eks-createcluster.json'), [{ id: 'aws-cloudtrail:eab22523-174a-499c-9dd6-91e7be3ff8e3', kind: 'cluster-created', cluster: 'aws-eks:111122223333:region-code:test' }]],
+    ['reference: bare CloudTrail EKS CreateCluster (clusterName form)', eksCreateRecord(), [{ id: 'aws-cloudtrail:eab22523-174a-499c-9dd6-91e7be3ff8e3', kind: 'cluster-created', cluster: 'aws-eks:111122223333:us-west-2:test' }]],
     ['reference: ECS Container Instance State Change', ref('aws-ecs-container-instance-state-change.json'), [{ id: 'aws-eventbridge:8952ba83-7be2-4ab5-9c32-6687532d15a2', kind: 'nodes-changed', cluster: 'aws-ecs:111122223333:us-east-1:default' }]],
     ['reference: GKE CreateCluster LogEntry (v1beta1)', ref('gcp-auditlog-gke-createcluster-logentry.json'), [{ id: 'gcp-audit:6dqtvadkv96', kind: 'cluster-created', cluster: 'gcp-gke:sccfindings29396:us-east1-d:gke' }]],
     ['EventBridge ECS CreateCluster', fixture('aws/eventbridge-ecs-createcluster.json'), [{ id: 'aws-cloudtrail:e3c6f4ce-EXAMPLE', kind: 'cluster-created', cluster: 'aws-ecs:123456789012:us-east-1:default' }]],
@@ -54,6 +56,10 @@ describe('samples that are cluster events', () => {
       ],
     ],
   ];
+  it('the documentation sample as printed (region "region-code") is refused with the reason, not turned into a cluster', () => {
+    expect(() => normalizeEvent(ref('aws-cloudtrail-record-eks-createcluster.json'))).toThrow(/not a cluster reference.*region-code/);
+  });
+
   it.each(cases)('%s', (_name, payload, expected) => {
     const events = normalizeEvent(payload, { now: NOW }).events;
     expect(events.map((e) => ({ id: e.id, kind: e.kind, cluster: e.cluster }))).toEqual(expected);
@@ -192,7 +198,7 @@ describe('batches report per record', () => {
 
 describe('event ids', () => {
   it('the same event delivered twice gets the same id, whatever envelope carries it', () => {
-    const bare = normalizeEvent(ref('aws-cloudtrail-record-eks-createcluster.json')).events[0]!;
+    const bare = normalizeEvent(eksCreateRecord()).events[0]!;
     const viaEventBridge = normalizeEvent(fixture('aws/eventbridge-eks-createcluster.json')).events[0]!;
     const viaSqs = normalizeEvent(fixture('aws/sqs-eventbridge-records.json')).events[1]!;
     expect(new Set([bare.id, viaEventBridge.id, viaSqs.id])).toEqual(new Set(['aws-cloudtrail:eab22523-174a-499c-9dd6-91e7be3ff8e3']));
