@@ -22,7 +22,10 @@ if (bundle) {
   register();
   ({ main } = await import('../shared/cli/main.ts'));
 }
-process.exitCode = await main(argv);
+const code = await main(argv);
+// done: exit now, once stdout and stderr are flushed; kept-alive connections (AWS SDK and Kubernetes
+// agents) would otherwise hold the process open until they time out
+process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 
 /** dist/cli/main.mjs when every file it was built from is unchanged since the build. */
 function freshBundle() {

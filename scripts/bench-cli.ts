@@ -6,12 +6,12 @@
  * Both are measured on an enrolled cluster: in sync, and with a new sensor version to roll out (kubectl
  * cannot diff a cluster that has no namespace yet: a dry-run create in a missing namespace is a 404).
  * The commands run round-robin, N rounds after one warm-up round (kubectl's discovery cache is warm
- * then); each figure is a median. `npm run build` first: an edit since the build makes the CLI run
- * its sources, and the bench says so.
+ * then); each figure is a median. The CLI measured is a copy of the checkout built as `npm install`
+ * builds it, so edits made meanwhile (after which the launcher runs the sources) change nothing.
  * Usage: npm run bench:cli -- [--runs N] [--nodes N]
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -87,14 +87,27 @@ async function compare(cases: Case[]): Promise<Map<string, Timing>> {
   return out;
 }
 
+/**
+ * A copy of the checkout with its own build (what `npm install` makes), so edits made meanwhile (the
+ * launcher would then run the sources) do not change what is measured.
+ */
+async function snapshotCheckout(): Promise<string> {
+  const root = mkdtempSync(join(tmpdir(), 'bench-cli-checkout-'));
+  for (const d of ['bin', 'shared', 'functions']) cpSync(d, join(root, d), { recursive: true });
+  for (const f of ['package.json', 'package-lock.json', 'tsconfig.json']) cpSync(f, join(root, f));
+  for (const d of ['node_modules', 'test']) symlinkSync(join(process.cwd(), d), join(root, d));
+  await run('node', [join(root, 'bin', 'build-cli.mjs'), '--quiet']);
+  return root;
+}
+
 /** What `sensorfleet --version` says it runs: the bundle, or the sources (when the bundle is missing or stale). */
-async function whichBuild(env: NodeJS.ProcessEnv): Promise<string> {
-  const out = (await run('node', ['bin/sensorfleet.mjs', '--version'], { env, encoding: 'utf8' })).stdout.trim();
-  return /\(bundle/.test(out) ? out : `${out}: NOT the bundle (run npm run build; an edit since the build makes the CLI run its sources)`;
+async function whichBuild(cli: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const out = (await run('node', [cli, '--version'], { env, encoding: 'utf8' })).stdout.trim();
+  return /\(bundle/.test(out) ? out : `${out}: NOT the bundle`;
 }
 
 async function main(): Promise<void> {
-  if (!existsSync('dist/cli/manifest.json')) console.log('note: no dist/cli bundle (run `npm run build`); "bundle" figures use the tsx fallback');
+  const checkout = await snapshotCheckout();
   const sandbox = await startSandbox();
   const restore = sandbox.useAwsEnv();
   try {
@@ -118,11 +131,11 @@ async function main(): Promise<void> {
       writeFileSync(kubeconfig, kube.kubeconfig(token), { mode: 0o600 });
     };
     const env = { ...process.env, SENSORFLEET_CONFIG: JSON.stringify(rawConfig), NODE_EXTRA_CA_CERTS: sandboxCa().file, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-    const cli = ['bin/sensorfleet.mjs'];
+    const cli = [join(checkout, 'bin', 'sensorfleet.mjs')];
     const objectCount = buildSensorObjects(deps.desired).length;
 
     console.log(`# CLI vs kubectl, ${RUNS} runs each, round-robin, medians after one warm-up round; one sandbox EKS cluster with ${nodes.length} nodes, ${objectCount} objects`);
-    console.log(`bundle: ${await whichBuild(env)}`);
+    console.log(`bundle: ${await whichBuild(cli[0]!, env)}`);
     await compare([
       { label: 'node -e 0 (Node start-up)', cmd: 'node', args: ['-e', '0'], env },
       { label: 'sensorfleet --help (bundle)', cmd: 'node', args: [...cli, '--help'], env },
@@ -145,7 +158,7 @@ async function main(): Promise<void> {
       const ratio = t.get('sensorfleet plan (bundle)')!.median / t.get('kubectl diff --server-side')!.median;
       console.log(`plan (bundle) / kubectl diff: ${ratio.toFixed(2)}`);
     }
-    console.log(`\nbundle at the end: ${await whichBuild(env)}`);
+    console.log(`\nbundle at the end: ${await whichBuild(cli[0]!, env)}`);
   } finally {
     restore();
     await sandbox.stop();

@@ -10,6 +10,7 @@ import type { AdapterRegistry } from '../engine/adapters';
 import type { ReconcileDeps } from '../engine/reconcile';
 import type { PlatformAdapter } from '../platforms/types';
 import { kubernetesAdapter } from '../platforms/kubernetes/cloud-adapter';
+import { namedStore } from './named-store';
 
 type AnyAdapter = PlatformAdapter<any, any, any>;
 
@@ -57,35 +58,57 @@ export function lazyAdapter(platform: Platform, load: () => Promise<AnyAdapter>)
   return proxy;
 }
 
+const code = {
+  'aws-ecs': () => import('../platforms/ecs/adapter'),
+  'aws-eks': () => import('../platforms/eks/adapter'),
+  'azure-aks': () => import('../platforms/aks/adapter'),
+  'gcp-gke': () => import('../platforms/gke/adapter'),
+  desired: () => import('../engine/desired'),
+};
+
+/**
+ * Starts reading the code these clusters will need (their platforms', the desired state's) while the
+ * configuration is parsed: the files are read meanwhile, and imported later without waiting for them.
+ */
+export function warmUp(refs: readonly ClusterRef[]): void {
+  for (const load of [...new Set(refs.map((r) => code[r.platform])), ...(refs.length ? [code.desired] : [])]) load().catch(() => undefined);
+}
+
 export function cliAdapters(config: SensorfleetConfig): AdapterRegistry {
   const registry: AdapterRegistry = {
-    'aws-ecs': lazyAdapter('aws-ecs', async () => (await import('../platforms/ecs/adapter')).createEcsAdapter({ targets: config.targets.aws })),
-    'aws-eks': lazyAdapter('aws-eks', async () => (await import('../platforms/eks/adapter')).createEksAdapter({ targets: config.targets.aws })),
+    'aws-ecs': lazyAdapter('aws-ecs', async () => (await code['aws-ecs']()).createEcsAdapter({ targets: config.targets.aws })),
+    'aws-eks': lazyAdapter('aws-eks', async () => (await code['aws-eks']()).createEksAdapter({ targets: config.targets.aws })),
   };
   if (config.targets.azure.length > 0) {
-    registry['azure-aks'] = kubernetesAdapter('azure-aks', async () => (await import('../platforms/aks/adapter')).createAksCloud({ targets: config.targets.azure }));
+    registry['azure-aks'] = kubernetesAdapter('azure-aks', async () => (await code['azure-aks']()).createAksCloud({ targets: config.targets.azure }));
   }
   if (config.targets.gcp.length > 0) {
-    registry['gcp-gke'] = kubernetesAdapter('gcp-gke', async () => (await import('../platforms/gke/adapter')).createGkeCloud({ targets: config.targets.gcp }));
+    registry['gcp-gke'] = kubernetesAdapter('gcp-gke', async () => (await code['gcp-gke']()).createGkeCloud({ targets: config.targets.gcp }));
   }
   return registry;
 }
 
 /**
  * ReconcileDeps for these clusters. The activation secret is read while the clusters' platform code
- * loads and the first clusters connect (a CLI run is mostly waiting: these waits overlap). Secret
+ * loads and (plan) the first clusters connect: a CLI run is mostly waiting, and these waits overlap. Secret
  * values are read only for Kubernetes clusters: they go into a Secret there, while ECS task
  * definitions reference the secret by ARN (as shared/engine/build.ts does).
  */
-export async function cliEngine(config: SensorfleetConfig, clusters: ClusterRef[], adapters: AdapterRegistry, options: { record: boolean }): Promise<ReconcileDeps> {
+export async function cliEngine(
+  config: SensorfleetConfig,
+  clusters: ClusterRef[],
+  adapters: AdapterRegistry,
+  options: { record: boolean; preconnect?: boolean },
+): Promise<ReconcileDeps> {
   const platforms = [...new Set(clusters.map((c) => c.platform))];
-  // only as many as the run itself starts at once
-  for (const ref of clusters.slice(0, config.rollout.concurrency)) (adapters[ref.platform] as Partial<LazyAdapter> | undefined)?.preconnect?.(ref);
+  // only as many as the run itself starts at once; their connect calls are not in the clusters' own
+  // call counts, so only for runs that record nothing (plan)
+  if (options.preconnect) for (const ref of clusters.slice(0, config.rollout.concurrency)) (adapters[ref.platform] as Partial<LazyAdapter> | undefined)?.preconnect?.(ref);
   const [desired, store] = await Promise.all([
-    import('../engine/desired').then(({ resolveDesiredSensor }) =>
+    code.desired().then(({ resolveDesiredSensor }) =>
       resolveDesiredSensor(config, { needValues: clusters.some((c) => c.platform !== 'aws-ecs'), ecsScopes: clusters.filter((c) => c.platform === 'aws-ecs') }),
     ),
-    options.record ? import('../state/dynamodb-store').then(({ DynamoDbFleetStore }) => new DynamoDbFleetStore(config.state.tableName)) : undefined,
+    options.record ? import('../state/dynamodb-store').then(({ DynamoDbFleetStore }) => namedStore(new DynamoDbFleetStore(config.state.tableName), config.state.tableName)) : undefined,
     ...platforms.map((p) => (adapters[p] as Partial<LazyAdapter> | undefined)?.preload?.()),
   ]);
   return { adapters, desired, ...(store ? { store } : {}) };

@@ -233,6 +233,7 @@ export const COMMANDS = [
     summary: 'start the local sandbox and keep it running (for kubectl, the AWS CLI and every command)',
     description: [
       'Starts moto, the AWS front, the ECS scheduler, the Kubernetes API server and the Qualys stand-in on 127.0.0.1, prints the exports for another shell (the AWS CLI, kubectl and sensorfleet accept them as they are) and runs until Ctrl-C.',
+      "It creates the stack's table and queues (from serverless.yml) and the activation secret; `--fleet demo` adds the demo's ECS and EKS clusters, not yet enrolled (start with `sensorfleet plan`), and stale sensors in Qualys. It writes a kubeconfig with one context per Kubernetes cluster (credentials from `sensorfleet sandbox token`, which kubectl runs as needed), the configuration (sensorfleet.yaml) and the exports (env.sh, to source) under .sandbox/session/, or $SENSORFLEET_SANDBOX_DIR. An EKS cluster created with `aws eks create-cluster` gets a local endpoint and a context too.",
     ],
     flags: [{ name: 'fleet', type: 'string', value: 'FLEET', choices: ['demo', 'empty'], default: 'demo', description: 'seed the demo fleet (clusters, table, queues, activation secret), or start empty' }],
     examples: [{ command: 'sensorfleet sandbox', note: 'then, in another shell, the printed exports' }],

@@ -4,6 +4,7 @@ import { isQualysPlatform, UNKNOWN_PLATFORM_HINT } from './qualys-platforms';
 import { awsTargetSchema } from '../platforms/aws/config';
 import { azureTargetSchema } from '../platforms/aks/config';
 import { gcpTargetSchema } from '../platforms/gke/config';
+import { WEBHOOKS_DEFAULT, webhooksConfigSchema } from '../webhooks/config';
 
 /**
  * Desired state. Defaults come from DESIGN §5: the seeds' hardened shape corrected with the
@@ -147,5 +148,7 @@ export const configSchema = z.strictObject({
     .default({}),
   /** Qualys CS API and hygiene (issue 3); the schema lives with the Qualys module. */
   qualys: qualysConfigSchema.default(qualysConfigSchema.parse({})),
+  /** Event Grid and Pub/Sub push authentication for on-webhook (issue 8); the schema lives with the webhooks. */
+  webhooks: webhooksConfigSchema.default(WEBHOOKS_DEFAULT),
 });
 export type SensorfleetConfig = z.infer<typeof configSchema>;

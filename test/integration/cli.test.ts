@@ -209,13 +209,19 @@ describe('errors say what they were about and keep the provider\'s words', () =>
     expect(r.err.trim()).toBe(`sensorfleet plan: reading secret ${secret} in ${sandbox.aws.accountId}/${sandbox.aws.region}: Secrets Manager can't find the specified secret.`);
   });
 
-  it('a fleet table that does not exist is named', async () => {
+  it('a fleet table that does not exist is named, read (status) or written (reconcile)', async () => {
     const saved = process.env.SENSORFLEET_TABLE;
     process.env.SENSORFLEET_TABLE = `sensorfleet-missing-${id}`;
+    const where = `the fleet table sensorfleet-missing-${id} in ${sandbox.aws.region} (state.tableName, $SENSORFLEET_TABLE): Requested resource not found`;
     try {
       const r = await run(['status']);
       expect(r.code).toBe(1);
-      expect(r.err.trim()).toBe(`sensorfleet status: reading the fleet table sensorfleet-missing-${id} in ${sandbox.aws.region} (state.tableName, $SENSORFLEET_TABLE): Requested resource not found`);
+      expect(r.err.trim()).toBe(`sensorfleet status: reading ${where}`);
+      const w = await run(['reconcile', '--cluster', refs.ecs]);
+      expect(w.code).toBe(1);
+      // the inventory is read first when the cluster was in sync (its node names), written after a change
+      expect([`: recording ${refs.ecs} in ${where}`, `: reading ${where}`].some((end) => w.err.trim().endsWith(end)), w.err).toBe(true);
+      expect(w.err.trim().split('\n')).toHaveLength(1);
     } finally {
       process.env.SENSORFLEET_TABLE = saved;
     }

@@ -1,10 +1,11 @@
 import { describeScope, parseClusterRef } from '../../domain/cluster-ref';
 import { runFleet, type FleetRunReport, type WaveGate } from '../../engine/run-fleet';
+import { CallCounter, countCalls } from '../../runtime/call-log';
 import type { ReconcileRecord } from '../../state/records';
 import { runCommand, type ParsedValues } from '../args';
 import { colourEnabled, palette } from '../colour';
 import { describeError, isUsageLike } from '../errors';
-import { cliAdapters, cliEngine } from '../engine';
+import { cliAdapters, cliEngine, warmUp } from '../engine';
 import { renderFleet, rowFromRecord } from '../fleet-view';
 import { resolveTargets, type Targets } from '../fleet-targets';
 import { EXIT, PLAN_EXIT, println, type CliIo } from '../io';
@@ -32,7 +33,7 @@ async function plan(values: ParsedValues<ReturnType<typeof commandSpec<'plan'>>>
   const run = await fleetRun('plan', values, io, { dryRun: true, forceRun: false });
   if ('exit' in run) return values['exit-code'] ? PLAN_EXIT.failed : run.exit;
   const { report, targets, cli } = run;
-  const view = planView(report.clusters, cli.config.sensor.version, targets.discoveryErrors, { reads: report.reads, writes: report.writes });
+  const view = planView(report.clusters, cli.config.sensor.version, targets.discoveryErrors, { reads: run.calls.reads, writes: run.calls.writes });
   const format = outputFormat(values);
   if (format === 'table') println(io.stdout, renderPlan(view, palette(colourEnabled(io.stdout))));
   else await printDocument(io.stdout, format, view);
@@ -72,7 +73,20 @@ async function fleetRun(
   values: RunValues,
   io: CliIo,
   options: { dryRun: boolean; forceRun: boolean; record?: boolean },
+): Promise<{ report: FleetRunReport; targets: Targets; cli: CliConfig; calls: CallCounter } | { exit: number }> {
+  // every call of the command, discovery and the secret included (the report counts the clusters' own)
+  const calls = new CallCounter();
+  const result = await countCalls(calls, () => fleetRunCounted(mode, values, io, options));
+  return 'exit' in result ? result : { ...result, calls };
+}
+
+async function fleetRunCounted(
+  mode: 'plan' | 'reconcile',
+  values: RunValues,
+  io: CliIo,
+  options: { dryRun: boolean; forceRun: boolean; record?: boolean },
 ): Promise<{ report: FleetRunReport; targets: Targets; cli: CliConfig } | { exit: number }> {
+  warmUp(values.cluster.map(parseClusterRef));
   const cli = await cliConfig(values.config);
   const adapters = cliAdapters(cli.config);
   const progress = progressOn(io.stderr, { quiet: values.quiet });
@@ -85,7 +99,7 @@ async function fleetRun(
     println(io.stderr, `sensorfleet ${mode}: no cluster found (${listed} of ${targets.scopes.length} configured scope(s) listed: ${targets.scopes.join(', ')})`);
     return { exit: EXIT.failed };
   }
-  const deps = await cliEngine(cli.config, targets.clusters, adapters, { record: options.record ?? false });
+  const deps = await cliEngine(cli.config, targets.clusters, adapters, { record: options.record ?? false, preconnect: options.dryRun });
   const report = await withProgress(progress, () =>
     runFleet(deps, {
       clusters: targets.clusters,

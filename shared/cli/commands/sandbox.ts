@@ -68,6 +68,8 @@ function printSession(io: CliIo, s: Session, exportLines: (e: Record<string, str
     'sensorfleet status --check-in',
     'sensorfleet qualys sync',
     'aws ecs list-clusters',
+    // AWS CLI v1 sends sqs (and emr) to their legacy hosts whatever AWS_ENDPOINT_URL says (aws/aws-cli#8737)
+    'aws --endpoint-url "$AWS_ENDPOINT_URL" sqs get-queue-attributes --queue-url "$SENSORFLEET_QUEUE_URL" --attribute-names All',
     `aws eks create-cluster --name my-eks --role-arn arn:aws:iam::${accountId}:role/eks-cluster --resources-vpc-config subnetIds=subnet-0a1b2c3d`,
     `aws eks create-nodegroup --cluster-name my-eks --nodegroup-name default --node-role arn:aws:iam::${accountId}:role/eks-node --subnets subnet-0a1b2c3d --scaling-config minSize=0,maxSize=4,desiredSize=2`,
     `sensorfleet reconcile --cluster aws-eks:${accountId}:${region}:my-eks`,

@@ -1,6 +1,6 @@
 import { parseClusterRef } from '../../domain/cluster-ref';
-import { withContext } from '../../runtime/errors';
 import { runCommand } from '../args';
+import { namedStore } from '../named-store';
 import { renderFleet, rowFromInventory } from '../fleet-view';
 import { EXIT, println, type CliIo } from '../io';
 import { cliConfig } from '../load-config';
@@ -14,12 +14,11 @@ export function statusCommand(args: string[], io: CliIo): Promise<number> {
     if (values.cluster) parseClusterRef(values.cluster);
     const { config } = await cliConfig(values.config);
     const { DynamoDbFleetStore } = await import('../../state/dynamodb-store');
-    const store = new DynamoDbFleetStore(config.state.tableName);
-    const table = `reading the fleet table ${config.state.tableName} in ${process.env.AWS_REGION ?? 'us-east-1'} (state.tableName, $SENSORFLEET_TABLE)`;
+    const store = namedStore(new DynamoDbFleetStore(config.state.tableName), config.state.tableName);
     const format = outputFormat(values);
     if (values.cluster) {
       const cluster = values.cluster;
-      const [item, history] = await withContext(table, () => Promise.all([store.getCluster(cluster), store.listReconciles(cluster, 10)]));
+      const [item, history] = await Promise.all([store.getCluster(cluster), store.listReconciles(cluster, 10)]);
       if (!item) {
         println(io.stderr, `sensorfleet status: no record of ${cluster} in ${config.state.tableName} (never reconciled, or a different table)`);
         return EXIT.failed;
@@ -33,7 +32,7 @@ export function statusCommand(args: string[], io: CliIo): Promise<number> {
       }
       return EXIT.ok;
     }
-    const items = (await withContext(table, () => store.listClusters())).sort((a, b) => a.cluster.localeCompare(b.cluster));
+    const items = (await store.listClusters()).sort((a, b) => a.cluster.localeCompare(b.cluster));
     let checkIn;
     if (values['check-in']) {
       const progress = progressOn(io.stderr, { quiet: values.quiet });
