@@ -22,7 +22,6 @@ const POD = type('Pod');
 const NODE = type('Node');
 const DS = type('DaemonSet');
 const NS = type('Namespace');
-const EVENT = type('Event');
 
 export class ClusterSettleTimeoutError extends Error {
   override name = 'ClusterSettleTimeoutError';

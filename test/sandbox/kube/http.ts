@@ -7,13 +7,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FakeKubeCluster } from './cluster';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors';
-import { apiGroupDoc, apiGroupListDoc, apiResourceListDoc, apiVersionOf, apiVersionsDoc, resourceByPath, type ResourceType } from './resources';
+import { apiGroupDoc, apiGroupListDoc, apiResourceListDoc, apiVersionOf, apiVersionsDoc, qualifiedResource, resourceByPath, type ResourceType } from './resources';
 import { errors, KubeError, successStatus } from './status';
 import { toTable, wantsTable } from './tables';
 import { timestamp } from './registry';
 import { parseListOptions, parseResourceVersion, type ListOptions } from './list-options';
 import { watchStream } from './watch';
 import { openApiV3Document, openApiV3Index } from './openapi';
+import { decodeProtobufObject, PROTOBUF } from './protobuf';
 
 const MAX_BODY = 3 * 1024 * 1024;
 
@@ -27,6 +28,10 @@ export interface Reply {
 }
 
 export async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readRawBody(req)).toString('utf8');
+}
+
+async function readRawBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
@@ -34,7 +39,14 @@ export async function readBody(req: IncomingMessage): Promise<string> {
     if (size > MAX_BODY) throw new KubeError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Request entity too large: limit is 3145728', reason: 'RequestEntityTooLarge', code: 413 });
     chunks.push(c as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+/** A create/update body: JSON, or protobuf from kubectl's typed clients (protobuf.ts). */
+async function readObject(req: IncomingMessage, t: ResourceType): Promise<any> {
+  const raw = await readRawBody(req);
+  if ((req.headers['content-type'] ?? '').split(';')[0]!.trim() === PROTOBUF) return decodeProtobufObject(raw, t.kind);
+  return parseJson(raw.toString('utf8'));
 }
 
 function json(status: number, body: unknown, contentType = 'application/json'): Reply {
@@ -56,7 +68,7 @@ const dryRunOf = (q: URLSearchParams) => q.getAll('dryRun').includes('All');
 export async function route(cluster: FakeKubeCluster, req: IncomingMessage, path: string, q: URLSearchParams, user?: string): Promise<Reply> {
   const seg = path.split('/').filter(Boolean).map(decodeURIComponent);
   const method = req.method ?? 'GET';
-  if (seg.length === 0) return json(200, { paths: ['/api', '/api/v1', '/apis', '/version', ...apiGroupListDoc().groups.flatMap((g) => [`/apis/${g.name}`, ...g.versions.map((v) => `/apis/${v.groupVersion}`)])] });
+  if (seg.length === 0) return json(200, { paths: ['/api', '/api/v1', '/apis', '/openapi/v3', '/version', ...apiGroupListDoc().groups.flatMap((g) => [`/apis/${g.name}`, ...g.versions.map((v) => `/apis/${v.groupVersion}`)])] });
   if (seg[0] === 'version' && seg.length === 1) {
     return json(200, { major: '1', minor: '32', gitVersion: 'v1.32.0-sensorfleet-sandbox', gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.23.4', compiler: 'gc', platform: 'linux/amd64' });
   }
@@ -130,7 +142,7 @@ export async function route(cluster: FakeKubeCluster, req: IncomingMessage, path
     if (method === 'GET') return list(cluster, req, t, ns, q);
     if (method === 'POST') {
       if (t.namespaced && ns === undefined) throw errors.methodNotSupported(t, 'create');
-      const created = reg.create(t, ns, parseJson(await readBody(req)), opts);
+      const created = reg.create(t, ns, await readObject(req, t), opts);
       return json(opts.dryRun ? 200 : 201, created);
     }
     throw errors.methodNotSupported(t, method === 'DELETE' ? 'deletecollection' : method.toLowerCase());
@@ -143,7 +155,7 @@ export async function route(cluster: FakeKubeCluster, req: IncomingMessage, path
       return wantsTable(req.headers.accept) ? json(200, toTable(t.kind, [obj], obj.metadata.resourceVersion), 'application/json;as=Table;v=v1;g=meta.k8s.io') : json(200, obj);
     }
     case 'PUT':
-      return json(200, reg.update(t, ns, name, parseJson(await readBody(req)), opts));
+      return json(200, reg.update(t, ns, name, await readObject(req, t), opts));
     case 'PATCH': {
       const ct = req.headers['content-type'] ?? '';
       const existed = !!cluster.store.get(t, ns, name);
@@ -224,15 +236,13 @@ function listState(cluster: FakeKubeCluster, t: ResourceType, o: ListOptions): {
     return { rv, objects };
   }
   if (o.resourceVersion === undefined || o.resourceVersion === '0') return latest();
-  const n = parseResourceVersion(o.resourceVersion, qualifiedResourceOf(t));
+  const n = parseResourceVersion(o.resourceVersion, qualifiedResource(t));
   if (n > current) throw errors.tooLargeResourceVersion(n, current);
   if (o.resourceVersionMatch !== 'Exact') return latest();
   const objects = cache.snapshotAt(t, n);
   if (!objects) throw errors.expired(cache.expiredMessage(n));
   return { rv: n, objects };
 }
-
-const qualifiedResourceOf = (t: ResourceType) => (t.group ? `${t.plural}.${t.group}` : t.plural);
 
 const INCONSISTENT_CONTINUE =
   'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.';

@@ -2,8 +2,7 @@
  * The resource types the sandbox API server serves, described the way discovery reports them
  * (https://kubernetes.io/docs/reference/using-api/api-concepts/#discovery-api and
  * https://kubernetes.io/docs/reference/using-api/#api-groups). Verbs, short names and scopes are copied
- * from a real v1.32 kube-apiserver's `/api/v1` and `/apis/<group>/<version>` answers. Watch is advertised
- * because the real server does; this sandbox answers `watch=true` with 405 (see http.ts).
+ * from a real v1.32 kube-apiserver's `/api/v1` and `/apis/<group>/<version>` answers (watch: see watch.ts).
  */
 export interface ResourceType {
   group: string; // '' for core
