@@ -20,7 +20,7 @@ let stderr = '';
 let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 let exports: Record<string, string> = {};
 let env: NodeJS.ProcessEnv;
-let refs: { web: string; data: string; ecs: string };
+let refs: { web: string; data: string; ecs: string; aks: string; aksLocal: string; gke: string };
 
 /** Reverses session.ts shellQuote: bare words, or '…' with '\'' for a quote. */
 function parseExports(text: string): Record<string, string> {
@@ -87,8 +87,8 @@ beforeAll(async () => {
   exports = parseExports(stdout);
   // "another shell": the exports, a PATH to find kubectl/aws/node, and a HOME of its own (no ~/.aws, ~/.kube)
   env = { PATH: process.env.PATH, HOME: join(dir, 'home'), ...exports };
-  const ref = (name: string) => new RegExp(`^\\s+(aws-(?:eks|ecs):\\d{12}:[a-z0-9-]+:${name})\\s`, 'm').exec(stdout)![1]!;
-  refs = { web: ref('web-eks'), data: ref('data-eks'), ecs: ref('payments-ecs') };
+  const ref = (name: string) => new RegExp(`^\\s+((?:aws-eks|aws-ecs|azure-aks|gcp-gke):[a-z0-9-]+:[a-z0-9-]+:${name})\\s`, 'm').exec(stdout)![1]!;
+  refs = { web: ref('web-eks'), data: ref('data-eks'), ecs: ref('payments-ecs'), aks: ref('payments-aks'), aksLocal: ref('legacy-aks'), gke: ref('web-gke') };
 }, 60_000);
 
 afterAll(async () => {
@@ -108,7 +108,7 @@ describe('sensorfleet sandbox, used from another shell with only its exports', (
     // the same exports as a file to source, and a kubeconfig whose users are exec plugins (no token written down)
     expect(parseExports(readFileSync(join(dir, 'session', 'env.sh'), 'utf8'))).toEqual(exports);
     const kc = YAML.parse(readFileSync(exports.KUBECONFIG!, 'utf8'));
-    expect(kc.contexts.map((c: any) => c.name)).toEqual(['web-eks', 'data-eks']);
+    expect(kc.contexts.map((c: any) => c.name)).toEqual(['web-eks', 'data-eks', 'payments-aks', 'legacy-aks', 'web-gke', 'batch-autopilot']);
     expect(kc.users[0].user).toEqual({ exec: expect.objectContaining({ apiVersion: 'client.authentication.k8s.io/v1', args: expect.arrayContaining(['sandbox', 'token', '--cluster', refs.web]), interactiveMode: 'Never' }) });
     expect(JSON.stringify(kc.users)).not.toContain('k8s-aws-v1.');
   });
@@ -123,6 +123,23 @@ describe('sensorfleet sandbox, used from another shell with only its exports', (
     const token = await sensorfleet('sandbox', 'token', '--cluster', refs.web);
     expect(token.code, token.err).toBe(0);
     expect(JSON.parse(token.out)).toMatchObject({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: expect.stringMatching(/^k8s-aws-v1\./), expirationTimestamp: expect.any(String) } });
+  });
+
+  it('kubectl reaches the AKS clusters (Entra token; local-account client certificate) and the GKE cluster (Google token) through the same plugin', async () => {
+    const aks = await kubectl('--context', 'payments-aks', 'get', 'nodes', '-L', 'kubernetes.io/os');
+    expect(aks.code, aks.err).toBe(0);
+    expect(aks.out).toMatch(/^aks-system-\d{8}-vmss000000\s+Ready\s/m);
+    expect(aks.out).toMatch(/windows$/m);
+    const local = await kubectl('--context', 'legacy-aks', 'get', 'nodes', '-o', 'name');
+    expect(local.code, local.err).toBe(0);
+    expect(local.out.trim().split('\n')).toHaveLength(2);
+    const gke = await kubectl('--context', 'web-gke', 'get', 'nodes', '-L', 'kubernetes.io/arch');
+    expect(gke.code, gke.err).toBe(0);
+    expect(gke.out).toMatch(/^gke-web-gke-arm-pool-\S+\s+Ready\s.*arm64$/m);
+    const entra = JSON.parse((await sensorfleet('sandbox', 'token', '--cluster', refs.aks)).out);
+    expect(entra.status).toEqual({ token: expect.stringMatching(/^ey/), expirationTimestamp: expect.any(String) });
+    const cert = JSON.parse((await sensorfleet('sandbox', 'token', '--cluster', refs.aksLocal)).out);
+    expect(cert.status.clientCertificateData).toContain('BEGIN CERTIFICATE');
   });
 
   it('the AWS CLI sees the fleet, with local endpoints for EKS', async () => {

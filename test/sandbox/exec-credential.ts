@@ -9,8 +9,15 @@
  * - aws-eks: `aws eks get-token` / aws-iam-authenticator: a presigned STS GetCallerIdentity URL for the cluster
  *   (shared/platforms/eks/token.ts), signed locally with the AWS credentials the kubeconfig passes in its
  *   exec env; it is valid for X-Amz-Expires = 60 s, so kubectl is told it expires a little before that.
+ * - azure-aks: what kubelogin does for a service principal, through sensorfleet's own Azure credential
+ *   (the AWS role's outbound-federation JWT exchanged at Entra): an Entra token for the AKS server
+ *   application; for clusters with local accounts, the client certificate of listClusterUserCredential.
+ * - gcp-gke: what gke-gcloud-auth-plugin does, through sensorfleet's own Google credential (the same JWT
+ *   exchanged at Google STS, then the service account's token).
+ * The cloud issuers read the target from SENSORFLEET_CONFIG, as every sensorfleet command does.
  * Platforms without an issuer here get no kubeconfig context (add one to ISSUERS and EXEC_ENV).
  */
+import { loadConfig } from '../../shared/config/load';
 import { formatClusterRef, parseClusterRef, type ClusterRef, type Platform } from '../../shared/domain/cluster-ref';
 import { EKS_TOKEN_EXPIRES_SECONDS, eksBearerToken } from '../../shared/platforms/eks/token';
 
@@ -64,9 +71,44 @@ const ISSUERS: Partial<Record<Platform, Issuer>> = {
   },
 };
 
+ISSUERS['azure-aks'] = async (ref) => {
+  const [{ armClient }, { azureCredential, AKS_SCOPE }, { parseKubeconfig }] = await Promise.all([
+    import('../../shared/platforms/aks/arm'),
+    import('../../shared/platforms/aks/credential'),
+    import('../../shared/platforms/aks/kubeconfig'),
+  ]);
+  const target = loadConfig().targets.azure.find((t) => t.subscriptionId.toLowerCase() === ref.scope);
+  if (!target) throw new ExecCredentialError(`subscription ${ref.scope} is not in SENSORFLEET_CONFIG targets.azure`);
+  const creds = await armClient(target, target.subscriptionId).managedClusters.listClusterUserCredentials(ref.location, ref.name);
+  const kubeconfig = parseKubeconfig(Buffer.from(creds.kubeconfigs?.[0]?.value ?? '').toString('utf8'), `user kubeconfig of ${formatClusterRef(ref)}`);
+  const user = kubeconfig.user;
+  if (user.clientCertificate) return { clientCertificateData: user.clientCertificate.certPem, clientKeyData: user.clientCertificate.keyPem };
+  const token = await azureCredential(target).getToken(AKS_SCOPE);
+  if (!token) throw new ExecCredentialError(`Entra returned no token for ${formatClusterRef(ref)}`);
+  return { token: token.token, expirationTimestamp: rfc3339(token.expiresOnTimestamp - EXPIRY_MARGIN_S * 1000) };
+};
+
+ISSUERS['gcp-gke'] = async (ref) => {
+  const { googleCredential } = await import('../../shared/platforms/gke/credential');
+  const target = loadConfig().targets.gcp.find((t) => t.projectId === ref.scope);
+  if (!target) throw new ExecCredentialError(`project ${ref.scope} is not in SENSORFLEET_CONFIG targets.gcp`);
+  const token = await (await googleCredential(target)).accessToken();
+  // Google access tokens live an hour; kubectl asks again well before (each ask is a new process)
+  return { token, expirationTimestamp: rfc3339(Date.now() + GOOGLE_TOKEN_REUSE_S * 1000) };
+};
+
+const GOOGLE_TOKEN_REUSE_S = 15 * 60;
+
+function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 /** What each platform's issuer reads from the exec env (taken from the sandbox's exports). */
+const CLOUD_ENV = ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION', 'NODE_EXTRA_CA_CERTS', 'SENSORFLEET_CONFIG'];
 const EXEC_ENV: Partial<Record<Platform, string[]>> = {
   'aws-eks': ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'],
+  'azure-aks': CLOUD_ENV,
+  'gcp-gke': CLOUD_ENV,
 };
 
 export class ExecCredentialError extends Error {

@@ -1,11 +1,11 @@
 /**
  * What `sensorfleet sandbox --fleet demo` starts with: the demo's fleet as it stands before sensorfleet
  * enrolled it (clusters and nodes, no sensor yet), and Qualys with sensors left behind by hosts that are
- * gone. One seeder per platform; AKS and GKE seeders join DEMO_FLEET when their stand-ins are wired
- * into startSandbox (each gets the whole Sandbox and returns the clusters it made).
+ * gone. One seeder per platform (each gets the whole Sandbox and returns the clusters it made); the AKS
+ * and GKE seeders need the sandbox's cloud stand-ins (startSandbox({ clouds: true })).
  */
 import type { Platform } from '../../shared/domain/cluster-ref';
-import type { Sandbox } from './index';
+import type { CloudSandbox, Sandbox } from './index';
 import type { FakeQualysServer } from './qualys/server';
 
 export interface SeededCluster {
@@ -39,8 +39,46 @@ export const seedEks: ClusterSeeder = async (sandbox) => {
   ];
 };
 
+/** AKS: an Entra-integrated cluster (system, spot and Windows pools) and one with local accounts. */
+export const seedAks: ClusterSeeder = async (sandbox) => {
+  const azure = cloudsOf(sandbox).azure;
+  const payments = await azure.fleet.createAksCluster({
+    resourceGroup: 'rg-payments',
+    name: 'payments-aks',
+    mode: 'entra',
+    nodePools: [{ name: 'system', count: 2 }, { name: 'spot', count: 1, spot: true }, { name: 'win', count: 1, osType: 'Windows' }],
+    tags: { team: 'payments' },
+  });
+  const legacy = await azure.fleet.createAksCluster({ resourceGroup: 'rg-legacy', name: 'legacy-aks', mode: 'local', nodePools: [{ name: 'nodepool1', count: 2 }] });
+  return [
+    { ref: payments.ref, platform: 'azure-aks', note: 'Entra-integrated; system (2), spot (1) and Windows (1, out of scope) pools' },
+    { ref: legacy.ref, platform: 'azure-aks', note: 'local accounts (client certificate); 2 nodes' },
+  ];
+};
+
+export const SANDBOX_GCP_PROJECT = 'sensorfleet-sandbox';
+export const SANDBOX_GCP_PROJECT_NUMBER = '614082201467';
+
+/** GKE: a Standard cluster with an x86 and an Arm pool, and an Autopilot cluster (needs the partner allowlist). */
+export const seedGke: ClusterSeeder = async (sandbox) => {
+  const gcp = cloudsOf(sandbox).gcp;
+  const where = { projectId: SANDBOX_GCP_PROJECT, projectNumber: SANDBOX_GCP_PROJECT_NUMBER };
+  const web = await gcp.fleet.createGkeCluster({ ...where, location: 'europe-west1', name: 'web-gke', nodePools: [{ name: 'default-pool', nodeCount: 2 }, { name: 'arm-pool', nodeCount: 1, arch: 'arm64' }], labels: { team: 'web' } });
+  const auto = await gcp.fleet.createGkeCluster({ ...where, location: 'us-central1', name: 'batch-autopilot', autopilot: true, nodePools: [] });
+  return [
+    { ref: web.ref, platform: 'gcp-gke', note: 'Standard; default (2) and Arm (1) pools' },
+    { ref: auto.ref, platform: 'gcp-gke', note: 'Autopilot (skipped until the partner allowlist is installed)' },
+  ];
+};
+
+function cloudsOf(sandbox: Sandbox): CloudSandbox {
+  const s = sandbox as Partial<CloudSandbox>;
+  if (!s.azure || !s.gcp) throw new Error('the AKS and GKE seeders need startSandbox({ clouds: true })');
+  return s as CloudSandbox;
+}
+
 /** Per platform, in the order they are created. */
-export const DEMO_FLEET: ClusterSeeder[] = [seedEcs, seedEks];
+export const DEMO_FLEET: ClusterSeeder[] = [seedEcs, seedEks, seedAks, seedGke];
 
 export async function seedDemoFleet(sandbox: Sandbox, seeders: ClusterSeeder[] = DEMO_FLEET): Promise<SeededCluster[]> {
   const out: SeededCluster[] = [];

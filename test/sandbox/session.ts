@@ -11,18 +11,19 @@ import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { parseConfig } from '../../shared/config/load';
 import { canIssueFor, execConfig } from './exec-credential';
-import { startSandbox, type Sandbox } from './index';
+import { principalArn } from './aws/web-identity';
+import { startSandbox, type CloudSandbox } from './index';
 import { sandboxCa } from './kube/tls';
 import { contextNames, writeKubeconfig, type KubeconfigCluster } from './kubeconfig';
 import { startQualysSandbox, type QualysSandbox } from './qualys/fixture';
-import { seedDemoFleet, seedQualysSensors, type SeededCluster } from './seed';
+import { SANDBOX_GCP_PROJECT, SANDBOX_GCP_PROJECT_NUMBER, seedDemoFleet, seedQualysSensors, type SeededCluster } from './seed';
 import { deployStackResources } from './stack';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEFAULT_SESSION_DIR = join(REPO, '.sandbox', 'session');
 
 export interface SandboxSession {
-  sandbox: Sandbox;
+  sandbox: CloudSandbox;
   qualys: QualysSandbox;
   clusters: SeededCluster[];
   /** Variable → value, in the order printed. */
@@ -43,7 +44,7 @@ export interface SessionOptions {
 export async function startSandboxSession(o: SessionOptions): Promise<SandboxSession> {
   const dir = o.dir ?? process.env.SENSORFLEET_SANDBOX_DIR ?? DEFAULT_SESSION_DIR;
   const cli = o.cli ?? { node: process.execPath, bin: join(REPO, 'bin', 'sensorfleet.mjs') };
-  const sandbox = await startSandbox();
+  const sandbox = await startSandbox({ clouds: true });
   let qualys: QualysSandbox | undefined;
   try {
     const { region, accountId, endpoint, credentials } = sandbox.aws;
@@ -58,8 +59,15 @@ export async function startSandboxSession(o: SessionOptions): Promise<SandboxSes
     const clusters = o.fleet === 'demo' ? await seedDemoFleet(sandbox) : [];
     if (o.fleet === 'demo') seedQualysSensors(qualys.fake);
 
+    // Entra and the GCP pool trust this account's outbound-federation issuer for the exported identity
+    const subject = principalArn((await sandbox.front.accounts.identity(credentials.accessKeyId, region)).arn);
+    const app = sandbox.azure.registerApp({ awsAccount: accountId, subject });
     const config = {
-      targets: { aws: [{ accountId, regions: [region] }] },
+      targets: {
+        aws: [{ accountId, regions: [region] }],
+        azure: [sandbox.azure.targetConfig(app)],
+        gcp: [sandbox.gcp.target(SANDBOX_GCP_PROJECT, { projectNumber: SANDBOX_GCP_PROJECT_NUMBER })],
+      },
       state: { tableName: table },
       queue: { url: work.url, ...(dlq ? { dlqUrl: dlq.url } : {}) },
       qualys: { baseUrl: qualys.fake.url, auth: { secretId: qualys.secretId, secretRegion: region } },
@@ -87,9 +95,12 @@ export async function startSandboxSession(o: SessionOptions): Promise<SandboxSes
     };
     writeFileSync(files.env, `# the sandbox's environment: source ${files.env}\n${exportLines(exports).join('\n')}\n`);
 
+    const cloudKube = clusters.flatMap((c) => {
+      const k = c.platform === 'azure-aks' ? sandbox.azure.fleet.kubeCluster(c.ref) : c.platform === 'gcp-gke' ? sandbox.gcp.fleet.kubeCluster(c.ref) : undefined;
+      return k ? [{ ref: c.ref, cluster: k }] : [];
+    });
     const kubeEntries = (): KubeconfigCluster[] =>
-      sandbox.fleet
-        .kubeClusters()
+      [...sandbox.fleet.kubeClusters(), ...cloudKube]
         .filter((k) => canIssueFor(k.ref))
         .map((k) => ({ ref: k.ref, server: k.cluster.endpoint, caPem: sandbox.kube.caPem, exec: execConfig(k.ref, cli, exports) }));
     const firstKube = clusters.find((c) => canIssueFor(c.ref) && sandbox.fleet.kubeCluster(c.ref));
