@@ -10,6 +10,7 @@ import type { PendingAsgLaunch } from '../shared/events/types';
 import { powertools } from '../shared/lambda/powertools';
 import { enqueueClusterEvents } from '../shared/queue/work-queue';
 import { errorMessage, isTerminalError } from '../shared/runtime/errors';
+import { acceptsAwsAccount, inConfiguredTargets } from '../shared/webhooks/targets';
 
 const { logger, metrics } = powertools('on-aws-event');
 const config = loadConfig();
@@ -32,8 +33,18 @@ async function baseHandler(event: unknown) {
       logger.warn('event not processed', { eventId: record.id, reason: record.error.reason });
       continue;
     }
-    events.push(...record.events);
+    // events forwarded from member accounts: only configured target accounts make work
+    for (const e of record.events) {
+      const scope = inConfiguredTargets(config, e.cluster);
+      if (scope.ok) events.push(e);
+      else logger.warn('event dropped: not a configured target', { eventId: e.id, cluster: e.cluster, reason: scope.reason });
+    }
     for (const p of record.pending) {
+      const scope = acceptsAwsAccount(config, p.account);
+      if (!scope.ok) {
+        logger.warn('event dropped: not a configured target', { eventId: p.id, asgName: p.asgName, reason: scope.reason });
+        continue;
+      }
       const resolved = await resolve(p);
       if (typeof resolved === 'string') unresolved.push(resolved);
       else if (resolved) events.push(resolved);

@@ -8,6 +8,7 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { loadConfig, parseConfig } from '../shared/config/load';
 import type { SensorfleetConfig } from '../shared/config/schema';
+import type { FleetStore } from '../shared/state/store';
 import type { ClusterEvent } from '../shared/domain/cluster-event';
 import { parseClusterRef } from '../shared/domain/cluster-ref';
 import { buildEngine } from '../shared/engine/build';
@@ -21,6 +22,10 @@ import { processFifoBatch, type RecordDisposition } from '../shared/queue/fifo-b
 import { readWorkItem, RECEIVES_BEFORE_FRESH_MESSAGE, secondsUntilDue, type WorkItem } from '../shared/queue/work-item';
 import { WorkItemQueue, type DeadLetterItem } from '../shared/queue/work-item-queue';
 import { errorMessage } from '../shared/runtime/errors';
+import { clusterVersion, ringRunOf } from '../shared/rollout/cluster-version';
+import { answerRing, ringAnswerOf } from '../shared/rollout/ring-answer';
+import { isRunMessageBody } from '../shared/rollout/run-message-body';
+import { DynamoDbRolloutStore } from '../shared/state/rollout-store';
 
 const { logger, metrics } = powertools('reconcile-worker');
 const sqs = awsClient(SQSClient, { region: process.env.AWS_REGION ?? 'us-east-1' });
@@ -30,6 +35,13 @@ const DEFAULT_ROLLOUT = parseConfig({}).rollout;
 // idempotency record and causes no second reconcile. Only final decisions (done, dead-letter) are
 // stored; a retry is thrown, so nothing is stored and the requeued item runs again.
 const idempotency = new IdempotencyConfig({ eventKeyJmesPath: 'id', expiresAfterSeconds: 3600 });
+/**
+ * How long an item's in-progress idempotency record holds it (the attempt's budget, not the whole
+ * invocation's): an attempt whose record could not be cleared (a lost DynamoDB answer) blocks its item
+ * this long at most. Attempts never wait for rollouts, so they take seconds.
+ */
+const ITEM_BUDGET_MS = 60_000;
+let invocation: Context | undefined;
 
 interface AttemptContext {
   /** This attempt's number among the item's failed attempts (failed so far + 1). */
@@ -64,6 +76,13 @@ const queue = new WorkItemQueue(sqs, {
   dlq: () => required(process.env.SENSORFLEET_DLQ_URL ?? configured()?.queue.dlqUrl, 'SENSORFLEET_DLQ_URL'),
 });
 
+/** An earlier attempt of this request applied its forced action (its record got as far as verifying it). */
+async function forcedAlready(event: ClusterEvent, store: FleetStore | undefined): Promise<boolean> {
+  if (!store) return false;
+  const applied = new Set(['progressing', 'converged', 'stuck', 'degraded']);
+  return (await store.listReconciles(event.cluster, 20)).some((r) => r.trigger.eventId === event.id && applied.has(r.outcome));
+}
+
 /** A retry decision leaves the idempotent attempt by throwing, so it is not stored as the item's result. */
 class RetryDecision extends Error {
   override name = 'RetryDecision';
@@ -76,8 +95,19 @@ function attemptFor(config: SensorfleetConfig) {
   return async (event: ClusterEvent, ctx: AttemptContext): Promise<WorkDecision> => {
     const ref = parseClusterRef(event.cluster);
     const deps = await buildEngine(config, [ref]);
-    const force = event.kind === 'redeploy-requested' ? ((event.detail.action as 'restart' | 'redeploy' | undefined) ?? 'restart') : undefined;
-    const window = force ? undefined : activeWindow(config.rollout.maintenanceWindows, event.cluster, new Date());
+    // the version its ring released (a ring's own item releases it first); never the target by default
+    const rollouts = new DynamoDbRolloutStore(config.state.tableName);
+    const run = ringRunOf(event);
+    const version = await clusterVersion(event, config, rollouts, new Date());
+    if (!version.ok) {
+      if (run) await answerRing(rollouts, run, event.cluster, { ok: false, outcome: 'skipped', message: version.reason });
+      logger.info('rollout item not run', { cluster: event.cluster, eventId: event.id, reason: version.reason });
+      return { kind: 'done' };
+    }
+    const requested = event.kind === 'redeploy-requested' ? ((event.detail.action as 'restart' | 'redeploy' | undefined) ?? 'restart') : undefined;
+    // a forced action is applied once per request: the attempts that follow its rollout only watch it
+    const force = requested && !(await forcedAlready(event, deps.store)) ? requested : undefined;
+    const window = requested ? undefined : activeWindow(config.rollout.maintenanceWindows, event.cluster, new Date());
     const record = await reconcileCluster(ref, deps, {
       trigger: {
         kind: event.kind,
@@ -88,12 +118,18 @@ function attemptFor(config: SensorfleetConfig) {
       },
       ...(force ? { force, reason: String(event.detail.reason ?? '') } : {}),
       ...(window ? { holdReason: `maintenance window ${window.start}-${window.end} ${window.timeZone}` } : {}),
+      version: version.choice,
+      // one look at a rollout under way; the item comes back later instead of waiting here
+      verifyOnce: true,
+      ...(run ? { run: { id: run.id, ring: run.ring } } : {}),
     });
     metrics.addMetric(`outcome_${record.outcome}`, MetricUnit.Count, 1);
-    logger.info('reconciled', { ...reconciledLogAttributes(record, event.id), attempt: ctx.attempt });
+    logger.info('reconciled', { ...reconciledLogAttributes(record, event.id), attempt: ctx.attempt, ...(record.version ? { desiredVersion: record.version.desired, versionReason: record.version.reason } : {}) });
     const decision = decideAfterAttempt(event, record, ctx.attempt, config.rollout, new Date(), ctx.firstSeenAt);
     if (decision.kind === 'retry') throw new RetryDecision(decision);
-    return decision;
+    if (!run) return decision;
+    await answerRing(rollouts, run, event.cluster, decision.kind === 'dead-letter' ? { ok: false, outcome: record.outcome, message: decision.reason } : ringAnswerOf(record));
+    return Object.assign(decision, { answered: true });
   };
 }
 
@@ -101,6 +137,7 @@ async function handleRecord(record: SQSRecord): Promise<RecordDisposition> {
   const now = new Date();
   const s = workerSetup();
   const rollout = s.ok ? s.config.rollout : DEFAULT_ROLLOUT;
+  if (isRunMessageBody(record.body)) return runMessage(record, s, rollout);
   const read = readWorkItem(record, now);
   if (!read.ok) {
     // Malformed work items are never retried: they go to the DLQ with the reason, the batch goes on.
@@ -118,12 +155,54 @@ async function handleRecord(record: SQSRecord): Promise<RecordDisposition> {
     decision = failedOutside(item, s.error, rollout);
   } else {
     try {
+      if (invocation) idempotency.registerLambdaContext({ ...invocation, getRemainingTimeInMillis: () => Math.min(invocation!.getRemainingTimeInMillis(), ITEM_BUDGET_MS) });
       decision = await s.attempt(item.event, { attempt: item.attempts + 1, firstSeenAt: item.firstSeenAt });
     } catch (err) {
-      decision = err instanceof RetryDecision ? err.decision : failedOutside(item, err, rollout);
+      // an earlier attempt's in-progress record (its answer lost): not an attempt of ours; it expires within ITEM_BUDGET_MS
+      if ((err as Error)?.name === 'IdempotencyAlreadyInProgressError') decision = { kind: 'retry', delaySeconds: Math.max(5, rollout.retryBackoffSeconds), reason: errorMessage(err) };
+      else decision = err instanceof RetryDecision ? err.decision : failedOutside(item, err, rollout);
     }
   }
+  if (decision.kind === 'dead-letter' && !(s.ok && decidedInside(decision))) await tellRing(item, decision.reason);
   return carryOut(item, decision, rollout);
+}
+
+/** Decisions the idempotent attempt made itself already told the ring (see attemptFor). */
+function decidedInside(decision: WorkDecision): boolean {
+  return (decision as { answered?: boolean }).answered === true;
+}
+
+/** A ring's item going to the DLQ from outside the attempt: the workflow hears it now, not at its task timeout. */
+async function tellRing(item: WorkItem, reason: string): Promise<void> {
+  const run = ringRunOf(item.event);
+  const table = process.env.SENSORFLEET_TABLE ?? configured()?.state.tableName;
+  if (!run || !table) return;
+  try {
+    await answerRing(new DynamoDbRolloutStore(table), run, item.event.cluster, { ok: false, outcome: 'failed', message: reason });
+  } catch (err) {
+    logger.error('ring not told of a dead-lettered item; its task timeout will end the wait', { cluster: item.event.cluster, eventId: item.event.id, reason: errorMessage(err) });
+  }
+}
+
+/** A message of the rollout workflow (gate, halted, finished): one short look, answered; on an error it comes back. */
+async function runMessage(record: SQSRecord, s: Setup, rollout: SensorfleetConfig['rollout']): Promise<RecordDisposition> {
+  const id = record.messageId;
+  if (!s.ok) return deadLetter({ id, cluster: 'rollout', body: record.body, attempts: 0 }, record.receiptHandle, `rollout message not handled: ${errorMessage(s.error)}`, rollout);
+  try {
+    const { handleRunMessage } = await import('../shared/rollout/run-messages');
+    const out = await handleRunMessage(JSON.parse(record.body), { config: s.config, store: new DynamoDbRolloutStore(s.config.state.tableName) });
+    if (out.kind === 'invalid') return deadLetter({ id, cluster: 'rollout', body: record.body, attempts: 0 }, record.receiptHandle, `malformed rollout message: ${out.reason}`, rollout);
+    logger.info('rollout message', { messageId: id, note: out.note });
+    return { kind: 'done' };
+  } catch (err) {
+    logger.error('rollout message failed; it comes back', { messageId: id, reason: errorMessage(err) });
+    try {
+      await queue.delay(record.receiptHandle, rollout.retryBackoffSeconds);
+      return { kind: 'held', delaySeconds: rollout.retryBackoffSeconds };
+    } catch (again) {
+      return stalled({ id, cluster: 'rollout' }, again);
+    }
+  }
 }
 
 /** An error outside the reconcile's own handling: logged with the reason, then the same decision as any attempt. */
@@ -251,6 +330,7 @@ function required(value: string | undefined, name: string): string {
 }
 
 async function baseHandler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  invocation = context;
   idempotency.registerLambdaContext(context);
   return processFifoBatch(event.Records, handleRecord, holdFollowers);
 }

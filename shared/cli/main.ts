@@ -15,6 +15,8 @@ const LOADERS: Record<string, () => Promise<Command>> = {
   redeploy: async () => (await import('./commands/redeploy')).redeployCommand,
   'event normalize': async () => (await import('./commands/event-normalize')).eventNormalizeCommand,
   'qualys sync': async () => (await import('./commands/qualys')).qualysSyncCommand,
+  'webhook serve': async () => (await import('./commands/webhook')).webhookServeCommand,
+  rollout: async () => (await import('./commands/rollout')).rolloutCommand,
   invoke: async () => (await import('./commands/invoke')).invokeCommand,
   sandbox: async () => (await import('./commands/sandbox')).sandboxCommand,
   'sandbox token': async () => (await import('./commands/sandbox')).sandboxTokenCommand,

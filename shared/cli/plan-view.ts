@@ -5,6 +5,7 @@
  * (PlannedAction.changes), so what is shown is what a reconcile would do. Secret values never appear.
  */
 import { describeScope, parseClusterRef } from '../domain/cluster-ref';
+import type { BlastRadiusVerdict } from '../engine/blast-radius';
 import type { FieldChange, PlannedAction } from '../platforms/types';
 import type { ReconcileRecord } from '../state/records';
 import type { Palette } from './colour';
@@ -52,6 +53,8 @@ export interface PlanView {
   discoveryErrors: { scope: string; message: string }[];
   /** API calls the plan made (a plan writes nothing). */
   calls: { reads: number; writes: number };
+  /** The blast-radius guard's verdict on these plans: `held` means a reconcile without --force would stop before changing anything. */
+  blastRadius?: BlastRadiusVerdict;
 }
 
 const SYMBOL: Record<ObjectOp, string> = { create: '+', update: '~', delete: '-', finding: '!' };
@@ -93,6 +96,7 @@ export function planView(
   desiredVersion: string,
   discoveryErrors: PlanView['discoveryErrors'] = [],
   calls: PlanView['calls'] = { reads: 0, writes: 0 },
+  blastRadius?: BlastRadiusVerdict,
 ): PlanView {
   const clusters = records.map((r): ClusterDiff => ({
     cluster: r.cluster,
@@ -123,7 +127,14 @@ export function planView(
     },
     discoveryErrors,
     calls,
+    ...(blastRadius ? { blastRadius } : {}),
   };
+}
+
+/** The warning a plan prints when a reconcile of the same clusters would be held by the blast-radius guard. */
+export function blastRadiusWarning(view: PlanView): string | undefined {
+  const g = view.blastRadius;
+  return g?.held ? `warning: reconcile would stop at the blast-radius guard and change nothing: it ${g.reason}; reconcile --force overrides it` : undefined;
 }
 
 /** Nothing failed, nothing was missed: every named cluster exists and every scope was listed. */
@@ -177,6 +188,8 @@ export function renderPlan(view: PlanView, c: Palette): string {
     }
   }
   for (const e of view.discoveryErrors) lines.push(c.red(`could not list ${e.scope}: ${e.message}`));
+  const held = blastRadiusWarning(view);
+  if (held) lines.push(c.yellow(held));
   if (lines.length > 0) lines.push('');
   lines.push(c.bold(summaryLine(view.summary)));
   return lines.join('\n');

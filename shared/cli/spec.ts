@@ -97,7 +97,7 @@ export const COMMANDS = [
     summary: 'observe, plan, apply in waves, verify coverage per node; recorded',
     description: [
       'Assesses every cluster once, then applies in waves of growing size (one canary, then 10%, 25%, 50% of the rest, then the remainder); a failed or stuck cluster, or a failing health gate, holds the waves after it. Each cluster is verified node by node and recorded in the fleet table.',
-      'A run that would change the running sensor on more than rollout.blastRadiusPercent of the clusters stops before changing anything (the blast-radius guard); clusters in a maintenance window are held. Progress (waves, rollout waits with nodes updated/total) is shown on stderr on a terminal.',
+      'A run that would replace the running sensor on more clusters than rollout.blastRadius allows (percent of the clusters, never fewer than minClusters) stops before changing anything (the blast-radius guard; `plan` warns when it would); clusters in a maintenance window are held. Progress (waves, rollout waits with nodes updated/total) is shown on stderr on a terminal.',
     ],
     flags: [
       clusters,
@@ -167,6 +167,29 @@ export const COMMANDS = [
     ],
   },
   {
+    name: 'rollout',
+    summary: 'a rollout run: its rings and gates (status), or the answer to a halted run (resume, abort)',
+    description: [
+      'A version rollout (the nightly run) goes ring by ring: the canary ring, then shares of the rest (rollout.rings). A ring advances when each of its clusters runs the new version on every node before the rollout deadline, its sensors checked in to Qualys (rollout.checkInGate) and no sensor pod restarted more than rollout.rings.maxRestarts times. A failed ring halts the run with the reason; every cluster of a ring not yet released keeps its version on every path (events, nightly, redeploy).',
+      '`rollout status RUN` prints the run: its state, each ring with its clusters, results and gate, why it halted, and its history; without RUN the recent runs. `rollout resume RUN` runs the halted ring again (after its cause was fixed); `rollout abort RUN` ends the run. Who answered ($SENSORFLEET_USER or the login name) is recorded in the run\'s history.',
+    ],
+    positionals: [
+      { name: 'ACTION', description: 'status, resume or abort', required: true },
+      { name: 'RUN', description: 'the run id (the nightly function logs it; `rollout status` lists recent runs)' },
+    ],
+    flags: [output, json, config],
+    examples: [
+      { command: 'sensorfleet rollout status', note: 'recent runs' },
+      { command: 'sensorfleet rollout status run-20261201-3f9a1c2b7d40' },
+      { command: 'sensorfleet rollout resume run-20261201-3f9a1c2b7d40', note: 'after the canary crash loop was fixed' },
+    ],
+    exitCodes: [
+      { code: 0, meaning: 'printed (a running or finished run), or answered' },
+      { code: 1, meaning: 'the run is halted or failed (status), is not halted (resume, abort), or does not exist' },
+      { code: 2, meaning: 'usage or configuration error' },
+    ],
+  },
+  {
     name: 'event normalize',
     summary: 'canonical cluster events of a raw payload, as one JSON array',
     description: [
@@ -226,6 +249,20 @@ export const COMMANDS = [
       { code: 0, meaning: 'the handler returned (its result is on stdout)' },
       { code: 1, meaning: 'the handler threw (its error is on stderr)' },
       { code: 2, meaning: 'unknown function, unreadable event or usage error' },
+    ],
+  },
+  {
+    name: 'webhook serve',
+    summary: 'serve the on-webhook handler (Event Grid, Pub/Sub push) on 127.0.0.1 against the work queue',
+    description: [
+      'Runs the same handler as the on-webhook function on 127.0.0.1: Event Grid at webhooks.eventGrid.path (default /azure/event-grid) and Pub/Sub push at webhooks.pubsub.path (default /gcp/pubsub), authenticated as configured (Entra token or shared secret; OIDC token), queueing to $SENSORFLEET_QUEUE_URL or queue.url. Point a tunnel or a test at it. One line per delivery on stderr (never a header, query string or token); Ctrl-C stops it.',
+    ],
+    flags: [{ name: 'port', type: 'string', value: 'N', default: '8787', description: 'port on 127.0.0.1 (0: any free port, printed)' }, config],
+    examples: [{ command: 'sensorfleet webhook serve --port 8787 --config sensorfleet.yaml', note: 'then e.g. a tunnel to http://127.0.0.1:8787' }],
+    exitCodes: [
+      { code: 0, meaning: 'stopped with Ctrl-C' },
+      { code: 1, meaning: 'the port could not be opened' },
+      { code: 2, meaning: 'usage or configuration error (no webhook or no queue configured)' },
     ],
   },
   {

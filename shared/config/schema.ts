@@ -104,6 +104,7 @@ function isIanaTimeZone(tz: string): boolean {
 export const rolloutSchema = z.strictObject({
   /** Seconds a rollout may take before it is reported as stuck. */
   deadlineSeconds: z.number().int().positive().default(600),
+  /** Seconds between looks at a rollout under way: the CLI polls this often; the worker returns the item to the queue for this long (at least 1 s) instead of waiting. */
   pollSeconds: z.number().positive().default(5),
   /** Seconds a new cluster may stay CREATING before its enrollment is recorded as failed. */
   readinessDeadlineSeconds: z.number().int().positive().default(3600),
@@ -112,8 +113,18 @@ export const rolloutSchema = z.strictObject({
   maxAttempts: z.number().int().positive().default(5),
   /** First retry delay of a failed work item; doubles per attempt (max 900 s, the SQS limit is 12 h). */
   retryBackoffSeconds: z.number().int().positive().default(30),
-  /** Largest share of the fleet a nightly run may change without --force. */
-  blastRadiusPercent: z.number().min(0).max(100).default(25),
+  /**
+   * Blast-radius guard: a run that would replace the running sensor on more than max(percent % of its
+   * clusters, minClusters) clusters stops before changing anything unless forced.
+   */
+  blastRadius: z
+    .strictObject({
+      percent: z.number().min(0).max(100).default(25),
+      minClusters: z.number().int().min(0).default(1),
+    })
+    .optional(),
+  /** The old name of blastRadius.percent (with minClusters 1); still read. */
+  blastRadiusPercent: z.number().min(0).max(100).optional(),
   /** Clusters changed concurrently in a run. */
   concurrency: z.number().int().positive().default(8),
   maintenanceWindows: z.array(maintenanceWindowSchema).default([]),
@@ -128,7 +139,31 @@ export const rolloutSchema = z.strictObject({
       pollSeconds: z.number().positive().default(30),
     })
     .default({ enabled: false, deadlineSeconds: 900, pollSeconds: 30 }),
-});
+  /**
+   * Rings of a version rollout (nightly): the canary ring (clusters whose reference matches one of these
+   * globs; the first cluster when none does), then rings holding these cumulative shares (percent) of the
+   * rest, the last one 100. A ring advances when each of its clusters runs the new version on every node
+   * before the rollout deadline, its sensors checked in to Qualys (checkInGate, when enabled) and no sensor
+   * pod restarted more than maxRestarts times.
+   */
+  rings: z
+    .strictObject({
+      canary: z.array(z.string().min(1)).default([]),
+      shares: z
+        .array(z.number().positive().max(100))
+        .min(1)
+        .default([25, 100])
+        .refine((s) => s.every((v, i) => i === 0 || v > s[i - 1]!) && s.at(-1) === 100, 'cumulative shares in percent, increasing, the last one 100'),
+      maxRestarts: z.number().int().min(0).default(3),
+    })
+    .default({ canary: [], shares: [25, 100], maxRestarts: 3 }),
+})
+  .superRefine((r, ctx) => {
+    if (r.blastRadius && r.blastRadiusPercent !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['blastRadiusPercent'], message: 'give rollout.blastRadius { percent, minClusters } or its old form rollout.blastRadiusPercent, not both' });
+    }
+  })
+  .transform(({ blastRadius, blastRadiusPercent, ...rollout }) => ({ ...rollout, blastRadius: blastRadius ?? { percent: blastRadiusPercent ?? 25, minClusters: 1 } }));
 
 export const configSchema = z.strictObject({
   sensor: sensorSchema.default(sensorSchema.parse({})),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { formatClusterRef, type ClusterRef } from '../domain/cluster-ref';
-import type { Coverage, DesiredSensor, PlanOptions } from '../platforms/types';
+import type { ClusterPlan, Coverage, DesiredSensor, PlanOptions } from '../platforms/types';
 import { CallCounter, countCalls } from '../runtime/call-log';
 import { ClusterNotFoundError, ClusterNotReadyError, ClusterSkippedError, errorMessage, isTerminalError, SensorfleetError } from '../runtime/errors';
 import type { ClusterInventoryItem, ReconcileOutcome, ReconcileRecord, ReconcileTrigger } from '../state/records';
@@ -8,6 +8,7 @@ import type { FleetStore } from '../state/store';
 import type { AdapterRegistry } from './adapters';
 import { assessCluster, changesOf, type Assessment } from './assess';
 import type { ProgressListener } from './progress';
+import type { VersionChoice } from './desired-version';
 
 export interface ReconcileDeps {
   adapters: AdapterRegistry;
@@ -23,6 +24,15 @@ export interface ReconcileOptions extends PlanOptions {
   holdReason?: string;
   /** Rollout waits report nodes updated/total here while they poll (CLI progress). */
   onProgress?: ProgressListener;
+  /** The version this cluster may run (its ring's release); absent: the configuration's version. */
+  version?: VersionChoice;
+  /**
+   * The worker's mode: verify looks once; a rollout still under way is recorded as 'progressing' and the
+   * item comes back later (its deadline counts from the first 'progressing' record). Never a wait.
+   */
+  verifyOnce?: boolean;
+  /** The rollout run and ring this reconcile belongs to (recorded). */
+  run?: { id: string; ring: number };
 }
 
 /** Services whose mutating calls count as changes to the fleet (our own queue and table do not). */
@@ -46,7 +56,7 @@ export interface AssessedCluster {
   error?: ExecutionResult;
 }
 
-export async function assessCounted(ref: ClusterRef, deps: ReconcileDeps, options: PlanOptions): Promise<AssessedCluster> {
+export async function assessCounted(ref: ClusterRef, deps: ReconcileDeps, options: PlanOptions & { version?: VersionChoice }): Promise<AssessedCluster> {
   const counter = new CallCounter();
   const started = clock(deps)();
   return countCalls(counter, async () => {
@@ -79,17 +89,19 @@ function releaseCluster(x: AssessedCluster): void {
 }
 
 async function finishAndRecord(x: AssessedCluster, deps: ReconcileDeps, options: ReconcileOptions): Promise<ReconcileRecord> {
+  const id = randomUUID();
   const result = await countCalls(x.counter, async () => {
     if (x.error || !x.assessment) return x.error ?? { outcome: 'failed' as const, message: 'not assessed' };
     try {
-      return await executeAssessment(x.assessment, deps, options);
+      return await executeAssessment(x.assessment, deps, options, (changes) => recordIntent(x, id, changes, deps, options));
     } catch (err) {
       return outcomeOfError(err);
     }
   });
   const plan = x.assessment?.kind === 'planned' ? x.assessment.plan : undefined;
+  const version = x.assessment?.kind === 'planned' ? x.assessment.version : undefined;
   const record: ReconcileRecord = {
-    id: randomUUID(),
+    id,
     cluster: formatClusterRef(x.ref),
     platform: x.ref.platform,
     startedAt: x.started.toISOString(),
@@ -103,11 +115,14 @@ async function finishAndRecord(x: AssessedCluster, deps: ReconcileDeps, options:
     verified: result.coverage,
     dryRun: options.dryRun ?? false,
     ...(result.terminal ? { terminal: true } : {}),
+    ...(version ? { version } : {}),
+    ...(options.run ? { run: options.run } : {}),
   };
   if (deps.store && !options.dryRun) {
     try {
       const nodes = await countCalls(x.counter, () => knownNodes(x, result.coverage, deps.store!));
-      await deps.store.recordReconcile(record, inventoryItem(record, deps.desired, nodes));
+      const desired = x.assessment?.kind === 'planned' ? (x.assessment.desired ?? deps.desired) : deps.desired;
+      await deps.store.recordReconcile(record, { ...inventoryItem(record, desired, nodes), ...rolloutFields(record, result) });
     } catch (err) {
       throw new RecordNotWrittenError(record, err);
     }
@@ -153,9 +168,46 @@ export interface ExecutionResult {
   status?: string;
   /** The failure is one retrying cannot fix (isTerminalError). */
   terminal?: boolean;
+  /** 'progressing': since when (ISO time); the deadline counts from here. */
+  progressingSince?: string;
 }
 
-async function executeAssessment(a: Assessment, deps: ReconcileDeps, options: ReconcileOptions): Promise<ExecutionResult> {
+/** The intent could not be written: nothing was changed (no write is made without its intent on record). */
+export class IntentNotRecordedError extends SensorfleetError {
+  override name = 'IntentNotRecordedError';
+  constructor(cluster: string, changes: number, cause: unknown) {
+    super(`nothing was changed on ${cluster}: the intent to make ${changes} change(s) could not be recorded in the fleet table first (${errorMessage(cause)})`, { cause });
+  }
+}
+
+/** Audit: the intent (what is about to change, and why) goes on record before the first write; the outcome replaces it after. */
+async function recordIntent(x: AssessedCluster, id: string, changes: ClusterPlan['actions'], deps: ReconcileDeps, options: ReconcileOptions): Promise<void> {
+  if (!deps.store?.recordIntent || options.dryRun) return;
+  const a = x.assessment?.kind === 'planned' ? x.assessment : undefined;
+  const intent: ReconcileRecord = {
+    id,
+    cluster: formatClusterRef(x.ref),
+    platform: x.ref.platform,
+    startedAt: x.started.toISOString(),
+    finishedAt: clock(deps)().toISOString(),
+    trigger: options.trigger,
+    outcome: 'applying',
+    message: `intent: about to make ${changes.length} change(s): ${summarise(changes)}; the outcome replaces this record`,
+    observed: { status: a?.connected.status, sensorVersion: a?.plan.sensorVersion.current },
+    planned: a?.plan.actions ?? [],
+    changed: { writes: 0, reads: x.counter.reads },
+    dryRun: false,
+    ...(a?.version ? { version: a.version } : {}),
+    ...(options.run ? { run: options.run } : {}),
+  };
+  try {
+    await deps.store.recordIntent(intent);
+  } catch (err) {
+    throw new IntentNotRecordedError(intent.cluster, changes.length, err);
+  }
+}
+
+async function executeAssessment(a: Assessment, deps: ReconcileDeps, options: ReconcileOptions, intent: (changes: ClusterPlan['actions']) => Promise<void> = async () => {}): Promise<ExecutionResult> {
   if (a.kind === 'skipped') return { outcome: 'skipped', message: a.message, status: a.status };
   const changes = changesOf(a.plan);
   const status = a.connected.status;
@@ -167,15 +219,57 @@ async function executeAssessment(a: Assessment, deps: ReconcileDeps, options: Re
   if (changes.length > 0 && options.holdReason) {
     return { outcome: 'held', message: `held (${options.holdReason}): ${changes.length} change(s) waiting: ${summarise(changes)}`, status };
   }
-  if (changes.length > 0) await a.adapter.apply(a.connected, a.plan);
+  if (changes.length > 0) {
+    await intent(changes);
+    await a.adapter.apply(a.connected, a.plan);
+  }
   const rollout = deps.desired.config.rollout;
   const listener = options.onProgress;
-  const coverage = await a.adapter.verify(a.connected, deps.desired, {
+  const coverage = await a.adapter.verify(a.connected, a.desired ?? deps.desired, {
     deadlineMs: rollout.deadlineSeconds * 1000,
     pollMs: rollout.pollSeconds * 1000,
     ...(listener ? { onProgress: (p: { updated: number; total: number; message: string }) => listener({ kind: 'rollout', cluster: formatClusterRef(a.ref), ...p }) } : {}),
+    ...(options.verifyOnce ? { once: true } : {}),
   });
-  return { ...outcomeOfCoverage(coverage, changes.length), coverage, status };
+  if (coverage.rollout.state === 'progressing') return { ...(await progressing(a.ref, coverage, deps)), coverage, status };
+  const outcome = outcomeOfCoverage(coverage, changes.length);
+  if (options.verifyOnce && outcome.outcome === 'in-sync' && (await deps.store?.getCluster(formatClusterRef(a.ref)))?.outcome === 'progressing') {
+    // the rollout an earlier attempt started (and left 'progressing') has finished: that change converged
+    return { outcome: 'converged', message: `rollout finished: ${outcome.message.replace(/^in sync; /, '')}`, coverage, status };
+  }
+  return { ...outcome, coverage, status };
+}
+
+/**
+ * A rollout still under way after one look (the worker's mode): 'progressing' until the rollout
+ * deadline, counted from the first 'progressing' record of the cluster; 'stuck' after it, or at once
+ * when a sensor container of the new revision restarted more than rings.maxRestarts times.
+ */
+async function progressing(ref: ClusterRef, coverage: Coverage, deps: ReconcileDeps): Promise<Pick<ExecutionResult, 'outcome' | 'message' | 'progressingSince'>> {
+  const now = clock(deps)();
+  const { deadlineSeconds, rings } = deps.desired.config.rollout;
+  const nodes = `${coverage.covered}/${coverage.total} nodes updated`;
+  const previous = await deps.store?.getCluster(formatClusterRef(ref));
+  const since = previous?.outcome === 'progressing' && previous.progressingSince ? previous.progressingSince : now.toISOString();
+  const waited = Math.round((now.getTime() - Date.parse(since)) / 1000);
+  if (coverage.restarts && coverage.restarts.max > rings.maxRestarts) {
+    return { outcome: 'stuck', message: `rollout stuck: sensor pod ${coverage.restarts.pod} restarted ${coverage.restarts.max} times (more than ${rings.maxRestarts}); ${nodes}` };
+  }
+  if (waited >= deadlineSeconds) {
+    const why = coverage.uncovered.slice(0, 3).map((u) => `${u.node}: ${u.reason}`).join('; ');
+    return { outcome: 'stuck', message: `rollout stuck: not finished within ${deadlineSeconds} s; ${nodes}${why ? `; ${why}` : ''}` };
+  }
+  return { outcome: 'progressing', message: `rolling out: ${nodes} (${coverage.rollout.message})`, progressingSince: since };
+}
+
+/** Inventory fields the rollout needs: the target when the cluster is kept at an older version, the rollout clock, restarts seen. */
+function rolloutFields(record: ReconcileRecord, result: ExecutionResult): Partial<ClusterInventoryItem> {
+  const v = record.version;
+  return {
+    ...(v && v.desired !== v.target ? { targetVersion: v.target } : {}),
+    ...(result.progressingSince ? { progressingSince: result.progressingSince } : {}),
+    ...(result.coverage?.restarts ? { restarts: result.coverage.restarts.max } : {}),
+  };
 }
 
 function outcomeOfCoverage(coverage: Coverage, changes: number): { outcome: ReconcileOutcome; message: string } {

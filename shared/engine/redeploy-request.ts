@@ -13,6 +13,12 @@ export const redeployRequestSchema = z
     action: z.enum(['restart', 'redeploy']).default('restart'),
     reason: z.string({ error: 'a reason is required (who asked, ticket, why)' }).trim().min(3, 'a reason is required (who asked, ticket, why)'),
     requestedBy: z.string().default('unknown'),
+    /**
+     * Install the configured sensor version now, past the rollout's rings (an explicit forced action:
+     * the cluster's release record and the reconcile record say who and why). Without it a redeploy
+     * keeps the version the cluster's ring released.
+     */
+    forceVersion: z.boolean().default(false),
   })
   .refine((r) => Boolean(r.cluster) !== Boolean(r.selector), 'give exactly one of cluster or selector');
 export type RedeployRequest = z.infer<typeof redeployRequestSchema>;
@@ -39,6 +45,6 @@ export function redeployEvents(request: RedeployRequest, clusters: ClusterRef[],
     kind: 'redeploy-requested' as const,
     cluster: formatClusterRef(ref),
     source: 'sensorfleet.redeploy',
-    detail: { action: request.action, reason: request.reason, requestedBy: request.requestedBy },
+    detail: { action: request.action, reason: request.reason, requestedBy: request.requestedBy, ...(request.forceVersion ? { forceVersion: true } : {}) },
   }));
 }

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import { formatClusterRef, type ClusterRef } from '../domain/cluster-ref';
-import type { PlanOptions } from '../platforms/types';
+import type { ClusterPlan, PlanOptions } from '../platforms/types';
 import { CallCounter, countCalls } from '../runtime/call-log';
 import type { ReconcileRecord, ReconcileTrigger } from '../state/records';
 import { changesOf } from './assess';
+import { blastRadius, type BlastRadiusVerdict } from './blast-radius';
 import { assessCounted, finishCluster, fleetWrites, type AssessedCluster, type ReconcileDeps } from './reconcile';
 import type { ProgressListener } from './progress';
 import { planWaves } from './waves';
@@ -39,6 +40,8 @@ export interface FleetRunReport {
   gates: { wave: number; pass: boolean; reason: string }[];
   /** Why the run stopped before changing everything it planned to, if it did. */
   halted?: string;
+  /** The blast-radius guard's verdict on this run's plans (a dry run says whether a real run would be held). */
+  blastRadius: BlastRadiusVerdict;
 }
 
 /**
@@ -53,6 +56,7 @@ export async function runFleet(deps: ReconcileDeps, options: FleetRunOptions): P
   const limit = pLimit(deps.desired.config.rollout.concurrency);
   const records = new Map<string, ReconcileRecord>();
   let halted: string | undefined;
+  let guard: BlastRadiusVerdict | undefined;
   let waveCount = 0;
   const gates: FleetRunReport['gates'] = [];
 
@@ -77,7 +81,8 @@ export async function runFleet(deps: ReconcileDeps, options: FleetRunOptions): P
     };
 
     await Promise.all(assessed.filter((x) => !needsChange(x)).map((x) => limit(() => finish(x))));
-    halted = options.dryRun || options.forceRun ? undefined : blastRadiusHold(assessed, deps);
+    guard = blastRadius(assessed.map(planOf), deps.desired.config.rollout.blastRadius);
+    halted = options.dryRun || options.forceRun || !guard.held ? undefined : `blast-radius guard: ${guard.reason}; re-run with --force to proceed`;
     const waves = planWaves(assessed.filter(needsChange));
     waveCount = waves.length;
     for (const [index, wave] of waves.entries()) {
@@ -106,22 +111,12 @@ export async function runFleet(deps: ReconcileDeps, options: FleetRunOptions): P
     waves: waveCount,
     gates,
     ...(halted ? { halted } : {}),
+    blastRadius: guard ?? blastRadius([], deps.desired.config.rollout.blastRadius),
   };
 }
 
-/**
- * Blast-radius guard (DESIGN §8): a run that would change the running sensor on more than the
- * configured share of the fleet stops and asks for a forced run. First installs on clusters that
- * have no sensor yet do not count: they cannot break a sensor that is not there.
- */
-function blastRadiusHold(assessed: AssessedCluster[], deps: ReconcileDeps): string | undefined {
-  const limitPct = deps.desired.config.rollout.blastRadiusPercent;
-  const fleet = assessed.length;
-  const risky = assessed.filter(
-    (x) => x.assessment?.kind === 'planned' && x.assessment.plan.sensorVersion.current !== undefined && changesOf(x.assessment.plan).length > 0,
-  ).length;
-  if (fleet === 0 || (risky / fleet) * 100 <= limitPct) return undefined;
-  return `blast-radius guard: would change the running sensor on ${risky} of ${fleet} clusters (${Math.round((risky / fleet) * 100)}%), above the ${limitPct}% limit; re-run with --force to proceed`;
+function planOf(x: AssessedCluster): ClusterPlan | undefined {
+  return x.assessment?.kind === 'planned' ? x.assessment.plan : undefined;
 }
 
 function windowReason(ref: ClusterRef, deps: ReconcileDeps, options: FleetRunOptions): string | undefined {

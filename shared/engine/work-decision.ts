@@ -22,6 +22,7 @@ type Attempted = Pick<ReconcileRecord, 'outcome' | 'message'> & { terminal?: boo
  * - not ready (cluster still being created): poll every readinessPollSeconds until the readiness
  *   deadline, counted from the earlier of the event time and the item's first sighting (an event
  *   time in the future counts as the first sighting, or now); costs no attempt; then dead-letter.
+ * - progressing (a rollout under way, looked at once): back after pollSeconds (at least 1 s); costs no attempt.
  * - failed, terminal: dead-letter at once with the reason.
  * - failed: `attempt` is this attempt's number among the item's failed attempts (1 = first). Retry
  *   with exponential backoff until maxAttempts; then dead-letter with the last error.
@@ -41,6 +42,10 @@ export function decideAfterAttempt(
       return { kind: 'retry', delaySeconds: rollout.readinessPollSeconds, reason: record.message };
     }
     return { kind: 'dead-letter', reason: `cluster not ready after ${Math.round(waited)}s (deadline ${rollout.readinessDeadlineSeconds}s): ${record.message}` };
+  }
+  if (record.outcome === 'progressing') {
+    // RequeueAfter: the rollout goes on without us; the reconcile's own deadline turns it into 'stuck'
+    return { kind: 'retry', delaySeconds: Math.max(1, Math.ceil(rollout.pollSeconds)), reason: record.message };
   }
   if (record.outcome === 'failed') {
     if (record.terminal) return { kind: 'dead-letter', reason: `not retried (retrying cannot fix it): ${record.message}` };

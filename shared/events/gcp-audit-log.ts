@@ -17,6 +17,8 @@ const METHODS: Record<string, ClusterEventKind> = {
   SetNodePoolSize: 'nodes-changed',
   UpdateNodePool: 'nodes-changed',
   SetNodePoolAutoscaling: 'nodes-changed',
+  // node locations, autoscaling profiles, node auto-provisioning: the nodes may have changed
+  UpdateCluster: 'nodes-changed',
 };
 const METHOD = /^google\.container\.v1(?:beta1)?\.ClusterManager\.(\w+)$/;
 const RESOURCE = /^projects\/([^/]+)\/(?:zones|locations)\/([^/]+)\/clusters\/([^/]+)(?:\/nodePools\/([^/]+))?$/;
@@ -51,9 +53,11 @@ export function normalizeAuditLogEntry(raw: unknown, opts: NormalizeOptions, del
   const kind = method ? METHODS[method] : undefined;
   if (!kind) return NOTHING;
   // A failed call changed nothing; a long-running operation logs a first and a last entry:
-  // act on the first (the worker waits for the cluster to be ready), skip the completion entry.
+  // by default act on the first (the worker waits for the cluster to be ready) and skip the
+  // completion entry; with auditLogOperations 'done', the other way round.
   if (p.status?.code) return NOTHING;
-  if (entry.operation?.last && !entry.operation.first) return NOTHING;
+  const op = entry.operation;
+  if (opts.auditLogOperations === 'done' ? op && !op.last : op?.last && !op.first) return NOTHING;
   const m = RESOURCE.exec(p.resourceName ?? '');
   if (!m) throw new MalformedEventError(`GKE ${method}: resourceName ${JSON.stringify(p.resourceName)} is not projects/P/(zones|locations)/L/clusters/N`, recordId);
   const [, project, location, name, nodePool] = m as unknown as [string, string, string, string, string | undefined];

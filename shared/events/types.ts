@@ -36,6 +36,12 @@ export interface NormalizeOptions {
    * canonical references. Unmapped numbers are kept as the reference scope (see gke-notification.ts).
    */
   gcpProjectIds?: Record<string, string>;
+  /**
+   * GKE long-running calls log a first and a last audit entry. 'first' (default) acts on the first
+   * (the worker then waits for readiness); 'done' acts only on the entry that means the call finished
+   * (operation.last, or a call with no operation), as on-webhook does.
+   */
+  auditLogOperations?: 'first' | 'done';
 }
 
 export const NOTHING: Normalized = Object.freeze({ events: [], pending: [] }) as Normalized;

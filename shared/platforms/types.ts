@@ -69,6 +69,8 @@ export interface PlannedAction {
   reason: string;
   /** The field differences behind an update, for diffs (`plan`); absent for creates and findings. */
   changes?: FieldChange[];
+  /** Applying it replaces the running sensor (a new pod template or task definition, a restart); the blast-radius guard counts these. */
+  rollout?: boolean;
 }
 
 /** One field an action changes: its path, the live value and the wanted one. Secret values are never carried. */
@@ -101,6 +103,10 @@ export interface VerifyOptions {
   pollMs: number;
   /** Called after each poll of a rollout wait that is not finished yet (CLI progress). */
   onProgress?: (p: { updated: number; total: number; message: string }) => void;
+  /** One observation, never a wait: a rollout not finished yet comes back as 'progressing' (the worker requeues the item). */
+  once?: boolean;
+  /** Look at the sensor pods even when the status proves coverage, to count restarts (a ring's gate). */
+  withRestarts?: boolean;
 }
 
 export type RolloutState = 'complete' | 'progressing' | 'stuck';
@@ -133,4 +139,6 @@ export interface Coverage {
   nodeNames?: string[];
   /** Host name a sensor reports, where it differs from the node name (ECS: the EC2 private DNS name). */
   hostnames?: Record<string, string>;
+  /** Most restarts of one sensor container of the current revision (Kubernetes, when pods were listed). */
+  restarts?: { max: number; pod?: string };
 }

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, paginateQuery, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, paginateQuery, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { awsClient } from '../platforms/aws/clients';
 import type { ClusterInventoryItem, ReconcileRecord } from './records';
 import type { FleetStore } from './store';
@@ -42,6 +42,20 @@ export class DynamoDbFleetStore implements FleetStore {
             },
           },
         ],
+      }),
+    );
+  }
+
+  /** The intent under the key the outcome will have (same startedAt and id), so the outcome replaces it. */
+  async recordIntent(intent: ReconcileRecord): Promise<void> {
+    const expiration = Math.floor(Date.parse(intent.finishedAt) / 1000) + RECORD_TTL_DAYS * 86_400;
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: `CLUSTER#${intent.cluster}`, sk: `RECONCILE#${intent.startedAt}#${intent.id}`, expiration, ...intent },
+        // a retried write of the intent (its answer lost) may replace it; an outcome is never replaced by an intent
+        ConditionExpression: 'attribute_not_exists(pk) OR outcome = :applying',
+        ExpressionAttributeValues: { ':applying': 'applying' },
       }),
     );
   }

@@ -10,7 +10,23 @@ export type ReconcileOutcome =
   | 'not-ready' // cluster still being created; retried later
   | 'degraded' // applied/in sync but some nodes are not covered
   | 'stuck' // rollout did not finish by its deadline
+  | 'progressing' // changes applied, rollout under way: the work item comes back later (it never waits)
+  | 'applying' // the intent, written before the first write; replaced by the outcome
   | 'failed';
+
+/**
+ * Which sensor version a reconcile aimed at and why (DESIGN §10): the version the cluster's ring has
+ * released, not the rollout's target, unless a forced action overrode it.
+ */
+export interface VersionDecision {
+  /** The version this reconcile installs or keeps. */
+  desired: string;
+  /** The rollout's target (configuration's sensor.version). */
+  target: string;
+  source: 'released' | 'baseline' | 'running' | 'first-install' | 'forced' | 'configured';
+  /** One sentence, e.g. "ring 2 of run 1a2b not released yet: kept at 1.34.1-0". */
+  reason: string;
+}
 
 export interface ReconcileTrigger {
   kind: string;
@@ -39,6 +55,10 @@ export interface ReconcileRecord {
   dryRun: boolean;
   /** Set when the reconcile failed for a reason retrying cannot fix: the work item goes to the DLQ at once. */
   terminal?: boolean;
+  /** The sensor version aimed at and why (absent: the configuration's version, as before rollouts had rings). */
+  version?: VersionDecision;
+  /** The rollout run and ring this reconcile was part of. */
+  run?: { id: string; ring: number };
 }
 
 /** Current state of one cluster in the fleet inventory. */
@@ -59,4 +79,10 @@ export interface ClusterInventoryItem {
   nodeNames?: string[];
   /** Host name a node's sensor reports, where it differs from the node name (ECS: EC2 private DNS name). */
   hostnames?: Record<string, string>;
+  /** The rollout's target version, when the cluster's desired version is still an older one. */
+  targetVersion?: string;
+  /** Since when the current rollout has been progressing (its deadline counts from here). */
+  progressingSince?: string;
+  /** Most restarts of one sensor container of the current revision, when pods were looked at. */
+  restarts?: number;
 }

@@ -4,6 +4,8 @@ import type { ClusterInventoryItem, ReconcileRecord } from './records';
 export interface FleetStore {
   /** Writes the reconcile record and updates the cluster's inventory item. */
   recordReconcile(record: ReconcileRecord, inventory: ClusterInventoryItem): Promise<void>;
+  /** Audit: the intent of a reconcile, before its first write (recordReconcile replaces it with the outcome). */
+  recordIntent?(intent: ReconcileRecord): Promise<void>;
   getCluster(cluster: string): Promise<ClusterInventoryItem | undefined>;
   listClusters(): Promise<ClusterInventoryItem[]>;
   /** Newest first. */

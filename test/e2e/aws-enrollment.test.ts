@@ -6,6 +6,7 @@ import { resetAwsClients } from '../../shared/platforms/aws/clients';
 import { eksBearerToken } from '../../shared/platforms/eks/token';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { DynamoDbFleetStore } from '../../shared/state/dynamodb-store';
+import { DynamoDbRolloutStore } from '../../shared/state/rollout-store';
 import { ecsCreateCluster, eksCreateCluster, eksUpdateNodegroupConfig } from '../sandbox/event-factory';
 import { startSandbox, type Sandbox } from '../sandbox/index';
 import { lambdaContext, SqsEventSourceMapping, type SqsHandler } from '../sandbox/lambda-runner';
@@ -34,7 +35,7 @@ let dlqUrl: string;
 
 beforeAll(async () => {
   // its own region: nightly discovers every cluster of its targets, and other test files share this moto
-  sandbox = await startSandbox({ motoUrl: inject('motoUrl'), region: 'eu-west-1' });
+  sandbox = await startSandbox({ motoUrl: inject('motoUrl'), region: 'eu-west-1', stepFunctions: true });
   restoreEnv = sandbox.useAwsEnv();
   resetAwsClients();
   where = { account: sandbox.aws.accountId, region: sandbox.aws.region };
@@ -49,6 +50,7 @@ beforeAll(async () => {
     SENSORFLEET_TABLE: table,
     SENSORFLEET_QUEUE_URL: work.url,
     SENSORFLEET_DLQ_URL: dlq.url,
+    SENSORFLEET_STATE_MACHINE_ARN: Object.values(stack.stateMachines)[0]!.arn,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
     SENSORFLEET_CONFIG: JSON.stringify({
@@ -110,9 +112,10 @@ describe('new ECS and EKS clusters get the sensor on every node', () => {
       expect(item!.sensorVersion).toBe(VERSION);
       expect(item!.uncovered).toEqual([]);
       const history = await store.listReconciles(ref);
-      expect(history[0]!.trigger.kind).toBe('cluster-created');
-      expect(history[0]!.changed.writes).toBeGreaterThan(0);
-      expect(history[0]!.planned.length).toBeGreaterThan(0);
+      // the worker looks at a rollout once: the attempt that applied (its plan, its writes), then the one that saw it finish
+      const applied = history.find((r) => r.changed.writes > 0)!;
+      expect(applied.trigger.kind).toBe('cluster-created');
+      expect(applied.planned.length).toBeGreaterThan(0);
     }
     // the EKS cluster was CREATING first: at least one not-ready attempt was recorded before it converged
     const eksHistory = await store.listReconciles(eks.ref);
@@ -220,10 +223,12 @@ describe('on-call redeploy and the nightly run (bundled handlers)', () => {
     const answer = await redeploy({ cluster: eks.ref, action: 'restart', reason: 'INC-77 sensor not reporting', requestedBy: 'alice' }, lambdaContext('redeploy'));
     expect(answer).toMatchObject({ ok: true, queued: [{ cluster: eks.ref }] });
     await deliver([]);
-    const [latest] = await store.listReconciles(eks.ref, 1);
-    expect(latest).toMatchObject({ outcome: 'converged', trigger: { kind: 'redeploy-requested', requestedBy: 'alice', reason: 'INC-77 sensor not reporting' } });
-    expect(latest!.planned.map((a) => a.type)).toEqual(['restart']);
-    expect(latest!.changed.writes).toBe(1); // one apply of the restart stamp
+    const records = await store.listReconciles(eks.ref, 10);
+    expect(records[0]).toMatchObject({ outcome: 'converged', trigger: { kind: 'redeploy-requested', requestedBy: 'alice', reason: 'INC-77 sensor not reporting' } });
+    // the restart is applied once, however many looks its rollout takes
+    const restarts = records.filter((r) => r.trigger.eventId === answer.queued[0].eventId && r.changed.writes > 0);
+    expect(restarts.map((r) => r.planned.map((a) => a.type))).toEqual([['restart']]);
+    expect(restarts[0]!.changed.writes).toBe(1); // one apply of the restart stamp
     expect((await store.getCluster(eks.ref))!.nodes).toEqual({ covered: 2, total: 2 });
   });
 
@@ -238,11 +243,17 @@ describe('on-call redeploy and the nightly run (bundled handlers)', () => {
     await kubectlEdit(name, kube.endpoint, '/apis/apps/v1/namespaces/qualys-sensor/daemonsets/qualys-container-sensor?fieldManager=kubectl-edit', {
       spec: { template: { spec: { containers: [{ name: 'qualys-container-sensor', resources: { limits: { memory: '768Mi' } } }] } } },
     });
-    const result = await nightly({}, lambdaContext('nightly'));
-    expect(result.counts.converged).toBeGreaterThanOrEqual(1);
-    const [latest] = await store.listReconciles(eks.ref, 1);
-    expect(latest!.trigger.source).toBe('nightly');
-    expect(latest!.outcome).toBe('converged');
+    // the unreachable cluster of an earlier test is back
+    for (const { cluster } of sandbox.fleet.kubeClusters()) cluster.faults = {};
+    // nightly starts a run (Step Functions, moto's executor); the worker reconciles each cluster of each ring
+    const result = await nightly({ id: `nightly-${suffix}` }, lambdaContext('nightly'));
+    expect(result).toMatchObject({ started: true });
+    const runs = new DynamoDbRolloutStore(Object.values(stack.tables)[0]!.name, where.region);
+    for (let i = 0; i < 60 && (await runs.getRun(result.runId))?.status === 'running'; i++) await mapping.drain(120_000).then(() => new Promise((r) => setTimeout(r, 1000)));
+    expect((await runs.getRun(result.runId))?.status).toBe('succeeded');
+    const latest = (await store.listReconciles(eks.ref, 10)).find((r) => r.changed.writes > 0);
+    expect(latest!.trigger.source).toBe('sensorfleet.rollout');
+    expect(latest!.outcome).toMatch(/^(converged|progressing)$/);
     expect(latest!.planned.map((a) => a.reason).join(' ')).toMatch(/resources\.limits\.memory differs \(want 1Gi, have 768Mi\)/);
     expect(kube.get('apps/v1', 'DaemonSet', 'qualys-sensor', 'qualys-container-sensor').spec.template.spec.containers[0].resources.limits.memory).toBe('1Gi');
   });

@@ -92,19 +92,20 @@ async function writesSince(ref: string, since: string): Promise<number> {
 
 describe('the bundled worker enrolls AKS and GKE clusters from queue work items', () => {
   it('an Entra-integrated AKS cluster still Creating and a GKE Standard cluster reach full coverage; again: nothing written', async () => {
-    const aks = await sandbox.azure.fleet.createAksCluster({
-      resourceGroup: `rg-e2e-${suffix}`,
-      name: 'aks-e2e',
-      mode: 'entra',
-      creatingForMs: 2500,
-      nodePools: [{ name: 'system', count: 2 }, { name: 'win', count: 1, osType: 'Windows' }],
-    });
+    // the GKE cluster first: the AKS one must still be Creating when its first work item is taken, even on a loaded machine
     const gke = await sandbox.gcp.fleet.createGkeCluster({
       projectId: PROJECT,
       projectNumber: '318274650923',
       location: 'europe-west4',
       name: `gke-e2e-${suffix}`,
       nodePools: [{ name: 'default-pool', nodeCount: 2 }, { name: 'arm', nodeCount: 1, arch: 'arm64' }],
+    });
+    const aks = await sandbox.azure.fleet.createAksCluster({
+      resourceGroup: `rg-e2e-${suffix}`,
+      name: 'aks-e2e',
+      mode: 'entra',
+      creatingForMs: 5000,
+      nodePools: [{ name: 'system', count: 2 }, { name: 'win', count: 1, osType: 'Windows' }],
     });
     await enqueue([item(aks.ref), item(gke.ref)]);
 

@@ -109,6 +109,32 @@ describe('fleet runs', () => {
     expect(forced.clusters.every((c) => c.outcome === 'converged')).toBe(true);
   });
 
+  it('a fleet of one cluster is upgraded without --force: the guard has a floor (rollout.blastRadius.minClusters, default 1)', async () => {
+    const refs = await enrolledFleet('single', 1);
+    const deps = await buildEngine(config(V2), refs, { store: false }); // the default guard: 25 %, at least 1 cluster
+    const report = await runFleet(deps, { clusters: refs, trigger: { kind: 'reconcile-requested', source: 'test' } });
+    expect(report.halted).toBeUndefined();
+    expect(report.blastRadius).toMatchObject({ clusters: 1, changing: 1, allowed: 1, held: false });
+    expect(report.clusters[0]).toMatchObject({ outcome: 'converged', verified: { sensorVersion: V2 } });
+  });
+
+  it('a dry run (plan) reports that a run would be held; only clusters whose running sensor would change count', async () => {
+    const refs = await enrolledFleet('verdict', 2); // one EKS, one ECS cluster
+    const plan = await runFleet(await buildEngine(config(V2), refs, { store: false }), { clusters: refs, dryRun: true, trigger: { kind: 'reconcile-requested', source: 'test' } });
+    expect(plan.halted).toBeUndefined();
+    expect(plan.blastRadius).toMatchObject({ clusters: 2, changing: 2, allowed: 1, held: true });
+    expect(plan.blastRadius.reason).toBe('would change the running sensor on 2 of 2 clusters (100%), above the 25% limit and the floor of 1 cluster');
+
+    // an ECS deployment setting changes, the sensor's tasks keep running: nothing counts, even with no allowance at all
+    const settings = config(V1, { blastRadius: { percent: 0, minClusters: 0 } });
+    settings.sensor.ecs.minimumHealthyPercent = 60;
+    const deps = await buildEngine(settings, refs, { store: false });
+    const run = await runFleet(deps, { clusters: refs, trigger: { kind: 'reconcile-requested', source: 'test' } });
+    expect(run.blastRadius).toMatchObject({ changing: 0, held: false });
+    expect(run.halted).toBeUndefined();
+    expect(run.clusters.map((c) => c.outcome).sort()).toEqual(['converged', 'in-sync']);
+  });
+
   it('holds changes inside a maintenance window and says which', async () => {
     const refs = await enrolledFleet('window', 1);
     const deps = await buildEngine(

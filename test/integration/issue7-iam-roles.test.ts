@@ -40,10 +40,29 @@ const FUNCTIONS: Record<string, { platform?: string[]; notCalled?: Record<string
     notCalled: {
       'ecs:ListClusters': 'the worker reconciles the one cluster its item names; it never discovers',
       'eks:ListClusters': 'the worker reconciles the one cluster its item names; it never discovers',
-      'dynamodb:Query': 'inventory listings (listClusters, listReconciles) serve the CLI, nightly and hygiene',
     },
   },
-  nightly: {},
+  // nightly discovers and starts the rollout workflow; the worker reconciles (the adapters' other calls are bundled, never made)
+  nightly: {
+    notCalled: Object.fromEntries(
+      [
+        'ec2:DescribeInstances',
+        'ecs:CreateService',
+        'ecs:DescribeClusters',
+        'ecs:DescribeContainerInstances',
+        'ecs:DescribeServices',
+        'ecs:DescribeTaskDefinition',
+        'ecs:DescribeTasks',
+        'ecs:ListContainerInstances',
+        'ecs:ListTaskDefinitions',
+        'ecs:ListTasks',
+        'ecs:RegisterTaskDefinition',
+        'ecs:UpdateService',
+        'eks:DescribeCluster',
+        'secretsmanager:DescribeSecret',
+      ].map((a) => [a, 'nightly starts a run (discover, run record, StartExecution); the worker reconciles each cluster']),
+    ),
+  },
   redeploy: {
     notCalled: Object.fromEntries(
       [
@@ -66,6 +85,9 @@ const FUNCTIONS: Record<string, { platform?: string[]; notCalled?: Record<string
         'secretsmanager:DescribeSecret',
       ].map((a) => [a, DISCOVERY_ONLY]),
     ),
+  },
+  'on-webhook': {
+    notCalled: { 'sts:AssumeRole': 'on-webhook calls its own account only (the work queue, its secrets); AWS clients there never name a role' },
   },
   'qualys-hygiene': {
     notCalled: {
@@ -149,9 +171,10 @@ describe('resources', () => {
     }
   });
 
-  it('nightly may read the Qualys API secret (its check-in gate); hygiene the registry credential secrets', () => {
+  it('the worker may read the Qualys API secret (a ring’s check-in gate); hygiene the registry credential secrets', () => {
     const readable = (fn: string) => JSON.stringify(statementsOf(yml.functions[fn].role).filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue')).map((s) => s.Resource));
-    expect(readable('nightly')).toContain('${self:custom.qualysApiSecretName}');
+    expect(readable('reconcile-worker')).toContain('${self:custom.qualysApiSecretName}');
+    expect(readable('nightly')).not.toContain('${self:custom.qualysApiSecretName}');
     expect(readable('qualys-hygiene')).toContain('${self:custom.qualysApiSecretName}');
     expect(readable('qualys-hygiene')).toContain('${self:custom.registryCredentialsSecretPrefix}');
   });

@@ -39,7 +39,8 @@ beforeAll(async () => {
   ingestDlqUrl = dlq!.url;
   Object.assign(process.env, {
     SENSORFLEET_QUEUE_URL: workUrl,
-    SENSORFLEET_CONFIG: JSON.stringify({ targets: { aws: [{ accountId: sandbox.aws.accountId, regions: [sandbox.aws.region] }] } }),
+    // 111122223333: the account of events/aws/eventbridge-eks-createcluster.json (events of other accounts are dropped, issue 8)
+    SENSORFLEET_CONFIG: JSON.stringify({ targets: { aws: [{ accountId: sandbox.aws.accountId, regions: [sandbox.aws.region] }, { accountId: '111122223333', regions: ['us-west-2'] }] } }),
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });

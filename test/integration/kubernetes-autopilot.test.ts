@@ -105,7 +105,7 @@ describe('GKE Autopilot refuses the sensor: a terminal reason, never a retry loo
       connect: async () => connected(cluster, id, { matchingAllowlist: ALLOWLIST.metadata.name }),
     }));
     const deps = { adapters: { 'gcp-gke': adapter }, desired };
-    const dsPath = '/apis/apps/v1/namespaces/qualys-sensor/daemonsets/qualys-container-sensor';
+    const dsCreate = '/apis/apps/v1/namespaces/qualys-sensor/daemonsets';
     for (let run = 1; run <= 2; run++) {
       const record = await reconcileCluster(ref, deps, { trigger: { kind: 'test' } });
       // terminal: a work item that meets it is dead-lettered at once, not retried (work-decision.ts)
@@ -114,7 +114,7 @@ describe('GKE Autopilot refuses the sensor: a terminal reason, never a retry loo
         `cluster gcp-gke:itest-project:europe-west1:${id}: GKE Autopilot (Warden) rejected DaemonSet qualys-sensor/qualys-container-sensor for autogke-default-linux-capabilities, autogke-no-write-mode-hostpath: ` +
           `the WorkloadAllowlist "${ALLOWLIST.metadata.name}" is not installed on this cluster or does not admit this sensor version; check \`kubectl get workloadallowlist ${ALLOWLIST.metadata.name}\` and the AllowlistSynchronizer's status`,
       );
-      const dsAttempts = cluster.requests.filter((r) => r.method === 'PATCH' && r.path === dsPath);
+      const dsAttempts = cluster.requests.filter((r) => r.method === 'POST' && r.path === dsCreate);
       expect(dsAttempts.map((r) => r.status)).toEqual(Array(run).fill(403));
     }
     expect(cluster.get('apps/v1', 'DaemonSet', 'qualys-sensor', 'qualys-container-sensor')).toBeUndefined();

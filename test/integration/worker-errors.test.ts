@@ -89,7 +89,9 @@ describe('errors outside the reconcile go through the retry/DLQ decision', () =>
     expect(unrecorded[0]!.writes).toBeGreaterThanOrEqual(2);
     expect(unrecorded[0]!.reason).toMatch(/could not be recorded/);
     const records = await s.records(ecs.ref);
-    expect(records.map((r) => r.outcome)).toEqual(['in-sync']);
+    // the attempt whose outcome could not be written left its intent, recorded before its first write
+    expect(records.map((r) => r.outcome)).toEqual(['in-sync', 'applying']);
+    expect(records[1]!.planned.length).toBeGreaterThan(0);
     expect(await s.deadLetters()).toEqual([]);
   });
 

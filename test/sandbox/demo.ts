@@ -23,6 +23,10 @@ import type { ClusterEvent } from '../../shared/domain/cluster-event';
 import { parseClusterRef } from '../../shared/domain/cluster-ref';
 import { enqueueClusterEvents } from '../../shared/queue/work-queue';
 import type { CloudSandbox } from './index';
+import { startEventGridSandbox } from './eventgrid/index';
+import { startFunctionUrl, type UrlHandler } from './function-url';
+import { startAwsForwarding } from './member-account';
+import { startPubSubSandbox } from './pubsub/index';
 
 export interface DemoStep {
   name: string;
@@ -65,6 +69,7 @@ export async function runDemo(opts: { log: (line: string) => void }): Promise<De
   const restoreEnv = sandbox.useAwsEnv();
   const savedEnv = { ...process.env };
   let stopQualys: (() => Promise<void>) | undefined;
+  let stopEventPaths: (() => Promise<void>) | undefined;
   try {
     resetAwsClients();
     const w = { account: sandbox.aws.accountId, region: sandbox.aws.region };
@@ -73,8 +78,18 @@ export async function runDemo(opts: { log: (line: string) => void }): Promise<De
     const dlq = Object.values(stack.queues).find((q) => q !== workQueue)!;
     const table = Object.values(stack.tables)[0]!;
     const clouds = await actAsFunctionRole(sandbox);
-    configureFunctions({ table: table.name, queueUrl: workQueue.url, dlqUrl: dlq.url, accountId: w.account, region: w.region, azure: clouds.azureTarget, gcp: clouds.gcpTarget });
+    // the event paths of issue 8: Event Grid and Pub/Sub push to on-webhook, a member account forwarding to the control plane's bus
+    const grid = startEventGridSandbox(sandbox.azure);
+    const pubsub = await startPubSubSandbox(sandbox.gcp);
+    const forwarding = await startAwsForwarding({ motoUrl: sandbox.motoUrl, accountId: w.account, region: w.region, stage: 'sandbox' });
+    await forwarding.addMemberAccount(DEMO_MEMBER_ACCOUNT, w.region);
+    const webhooks = {
+      eventGrid: { auth: { method: 'entra', tenantId: sandbox.azure.tenantId, audiences: [grid.webhookApp.identifierUri], authorityHost: sandbox.azure.authorityHost } },
+      pubsub: { jwksUrl: pubsub.keys.jwksUrl, audience: DEMO_PUSH_AUDIENCE, serviceAccountEmail: pubsub.pushServiceAccount },
+    };
+    configureFunctions({ table: table.name, queueUrl: workQueue.url, dlqUrl: dlq.url, accountId: w.account, region: w.region, azure: clouds.azureTarget, gcp: clouds.gcpTarget, webhooks });
     await sandbox.fleet.putActivationSecret();
+    await sandbox.fleet.putActivationSecret({ accountId: DEMO_MEMBER_ACCOUNT, region: w.region });
     // The Qualys CS API fake: sensor pods and tasks register when they start (sandbox sensor events).
     const qualys = await startQualysSandbox(sandbox.aws.endpoint, { region: w.region, checkInIntervalMs: 500 });
     qualys.fake.attachSensorEvents(sandbox.sensors);
@@ -92,6 +107,22 @@ export async function runDemo(opts: { log: (line: string) => void }): Promise<De
     const eksB = await sandbox.fleet.createEksCluster({ name: 'data-eks', nodes: [{ name: 'data-1' }, { name: 'data-2' }], creatingForMs: 4000 });
 
     const onAwsEvent = (await import('../../functions/on-aws-event')).handler as unknown as (e: unknown, c: Context) => Promise<unknown>;
+    const webhookUrl = await startFunctionUrl((await import('../../functions/on-webhook')).handler as unknown as UrlHandler);
+    stopEventPaths = async () => {
+      grid.stop();
+      await pubsub.stop();
+      forwarding.stop();
+      await webhookUrl.stop();
+    };
+    const egSubscription = await grid.eventGrid.createSubscription({
+      name: 'sensorfleet-clusters',
+      endpoint: `${webhookUrl.url}/azure/event-grid`,
+      schema: 'EventGridSchema',
+      entra: { tenantId: sandbox.azure.tenantId, applicationIdOrUri: grid.webhookApp.identifierUri },
+      subjectContains: ['/providers/Microsoft.ContainerService/managedClusters/', '/providers/Microsoft.Compute/virtualMachineScaleSets/'],
+    });
+    if (egSubscription.provisioningState !== 'Succeeded') throw new Error(`Event Grid subscription: ${egSubscription.reason}`);
+    pubsub.pubsub.createSubscription({ name: 'projects/sensorfleet-host/subscriptions/sensorfleet-gke-audit-push', topic: pubsub.auditTopic, pushEndpoint: `${webhookUrl.url}/gcp/pubsub`, oidcToken: { serviceAccountEmail: pubsub.pushServiceAccount, audience: DEMO_PUSH_AUDIENCE } });
     const worker = (await import('../../functions/reconcile-worker')).handler as unknown as SqsHandler;
     const sqs = new SQSClient({ region: w.region, endpoint: sandbox.aws.endpoint, credentials: sandbox.aws.credentials });
     const mapping = new SqsEventSourceMapping(sqs, workQueue.url, workQueue.arn, worker, { region: w.region, batchSize: 10 });
@@ -137,14 +168,26 @@ export async function runDemo(opts: { log: (line: string) => void }): Promise<De
     const gkeAuto = await sandbox.gcp.fleet.createGkeCluster({ projectId: DEMO_GCP_PROJECT, projectNumber: DEMO_GCP_PROJECT_NUMBER, location: 'us-central1', name: 'batch-autopilot', autopilot: true, nodePools: [] });
     const cloudRefs = [aksEntra.ref, aksLocal.ref, gkeStd.ref, gkeAuto.ref];
 
-    await step('enroll-aks-gke', 'discovery of every Azure subscription and GCP project -> cluster work items on the FIFO queue -> reconcile-worker', async () => {
-      const config = parseConfig(JSON.parse(process.env.SENSORFLEET_CONFIG!));
-      const discovery = await discoverFleet(config, buildAdapters(config));
-      for (const e of discovery.errors) log(`  discovery: ${e.scope}: ${e.message}`);
-      const found = discovery.clusters.map((c) => `${c.platform}:${c.scope}:${c.location}:${c.name}`).filter((ref) => cloudRefs.includes(ref));
-      log(`  discovered ${found.length} AKS/GKE cluster(s); queueing one work item each`);
-      const queued = await enqueueClusterEvents(workQueue.url, found.map((ref) => workItem(ref, 'cluster-created', 'demo-discovery')));
-      if (queued.failed.length) throw new Error(`could not queue: ${queued.failed.map((f) => f.reason).join('; ')}`);
+    await step('enroll-aks-gke', 'each cluster becoming ready -> Event Grid (AKS, Entra token) / audit log sink -> Pub/Sub push (GKE, OIDC token) -> on-webhook -> FIFO queue -> reconcile-worker', async () => {
+      // no discovery: the work items come from the deliveries, as the clusters become ready
+      const end = Date.now() + 120_000;
+      for (;;) {
+        await mapping.drain(180_000);
+        const recorded = await Promise.all(cloudRefs.map((ref) => store.getCluster(ref)));
+        if (recorded.every(Boolean)) break;
+        if (Date.now() > end) throw new Error(`no delivery enrolled ${cloudRefs.filter((_, i) => !recorded[i]).join(', ')}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const eg = grid.eventGrid.attempts.filter((a) => a.status === 202).length;
+      const ps = pubsub.pubsub.attempts.filter((a) => a.status === 202).length;
+      log(`  webhook deliveries queued: ${eg} from Event Grid, ${ps} from Pub/Sub push (the audit entries of calls still running were acknowledged and ignored)`);
+    });
+
+    log(`\ncreating an EKS cluster in member account ${DEMO_MEMBER_ACCOUNT} (still CREATING); its CloudTrail event is forwarded to the control plane's bus …`);
+    const eksMember = await sandbox.fleet.createEksCluster({ accountId: DEMO_MEMBER_ACCOUNT, name: 'member-eks', nodes: [{ name: 'member-1' }, { name: 'member-2' }], creatingForMs: 2000 });
+    await step('enroll-member-eks', "member account's default bus -> forwarding rule -> control plane bus -> on-aws-event -> FIFO queue -> reconcile-worker (through the member's target role)", async () => {
+      await forwarding.putEvent(DEMO_MEMBER_ACCOUNT, w.region, eksCreateCluster({ account: DEMO_MEMBER_ACCOUNT, region: w.region }, 'member-eks'));
+      await forwarding.deliver(onAwsEvent);
       await mapping.drain(180_000);
     });
     const aksWaits = (await store.listReconciles(aksEntra.ref)).filter((r) => r.outcome === 'not-ready');
@@ -217,7 +260,7 @@ export async function runDemo(opts: { log: (line: string) => void }): Promise<De
     const staleGone = stale.every((sensor) => !qualys.fake.sensors.has(sensor.uuid));
 
     const clusters = await fleetRows(store);
-    const converged = [ecsA, ecsB, eksA, eksB, aksEntra, aksLocal, gkeStd].every((c) => {
+    const converged = [ecsA, ecsB, eksA, eksB, aksEntra, aksLocal, gkeStd, eksMember].every((c) => {
       const row = clusters.find((r) => r.cluster === c.ref);
       return row && row.nodes.total > 0 && row.nodes.covered === row.nodes.total && row.sensorVersion === SENSOR_VERSION;
     });
@@ -236,6 +279,7 @@ export async function runDemo(opts: { log: (line: string) => void }): Promise<De
     log(`\n${ok ? 'fleet converged; the second reconcile and the second Qualys sync wrote nothing' : 'demo did NOT converge'} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     return { ok, clusters, steps, qualys: qualysReport, wallTimeMs: Date.now() - started };
   } finally {
+    await stopEventPaths?.();
     await stopQualys?.();
     process.env = savedEnv;
     restoreEnv();
@@ -252,6 +296,8 @@ async function fleetRows(store: DynamoDbFleetStore): Promise<FleetRow[]> {
 }
 
 const DEMO_GCP_PROJECT = 'sensorfleet-demo';
+const DEMO_MEMBER_ACCOUNT = '210987654321';
+const DEMO_PUSH_AUDIENCE = 'https://sensorfleet-demo.example/gcp/pubsub';
 const DEMO_GCP_PROJECT_NUMBER = '614082201467';
 const FUNCTION_ROLE = 'sensorfleet-reconcile-worker';
 
@@ -278,13 +324,18 @@ function workItem(ref: string, kind: ClusterEvent['kind'], source: string): Clus
 }
 
 /** What serverless.yml wires into the functions' environment, pointed at the sandbox. */
-function configureFunctions(o: { table: string; queueUrl: string; dlqUrl: string; accountId: string; region: string; azure: Record<string, unknown>; gcp: Record<string, unknown> }): void {
+function configureFunctions(o: { table: string; queueUrl: string; dlqUrl: string; accountId: string; region: string; azure: Record<string, unknown>; gcp: Record<string, unknown>; webhooks: Record<string, unknown> }): void {
   process.env.SENSORFLEET_TABLE = o.table;
   process.env.SENSORFLEET_QUEUE_URL = o.queueUrl;
   process.env.SENSORFLEET_DLQ_URL = o.dlqUrl;
   process.env.SENSORFLEET_CONFIG = JSON.stringify({
     sensor: { version: SENSOR_VERSION },
-    targets: { aws: [{ accountId: o.accountId, regions: [o.region] }], azure: [o.azure], gcp: [o.gcp] },
+    targets: {
+      aws: [{ accountId: o.accountId, regions: [o.region] }, { accountId: DEMO_MEMBER_ACCOUNT, regions: [o.region], roleArn: `arn:aws:iam::${DEMO_MEMBER_ACCOUNT}:role/sensorfleet-target`, externalId: 'sensorfleet-demo' }],
+      azure: [o.azure],
+      gcp: [o.gcp],
+    },
+    webhooks: o.webhooks,
     rollout: { deadlineSeconds: 60, pollSeconds: 0.2, readinessPollSeconds: 1, readinessDeadlineSeconds: 300, maxAttempts: 3, concurrency: 4 },
   });
 }

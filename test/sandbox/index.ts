@@ -1,5 +1,6 @@
 import { EcsSchedulerSimulator } from './aws/ecs-scheduler';
 import { AwsFront } from './aws/front';
+import { StepFunctionsLanes } from './aws/step-functions';
 import { keepEcsTasksRunning, startMoto, type MotoServer } from './aws/moto';
 import { MotoClients } from './aws/moto-clients';
 import { DEFAULT_ACCOUNT } from './aws/accounts';
@@ -37,9 +38,10 @@ export interface CloudSandbox extends Sandbox {
 
 const AWS_ENV = ['AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'] as const;
 
-export async function startSandbox(opts: { motoUrl?: string; region?: string; clouds: true }): Promise<CloudSandbox>;
-export async function startSandbox(opts?: { motoUrl?: string; region?: string; clouds?: false }): Promise<Sandbox>;
-export async function startSandbox(opts: { motoUrl?: string; region?: string; clouds?: boolean } = {}): Promise<Sandbox | CloudSandbox> {
+/** stepFunctions: Step Functions state machines run (moto's executor in a moto of its own behind the front, aws/step-functions.ts). */
+export async function startSandbox(opts: { motoUrl?: string; region?: string; clouds: true; stepFunctions?: boolean }): Promise<CloudSandbox>;
+export async function startSandbox(opts?: { motoUrl?: string; region?: string; clouds?: false; stepFunctions?: boolean }): Promise<Sandbox>;
+export async function startSandbox(opts: { motoUrl?: string; region?: string; clouds?: boolean; stepFunctions?: boolean } = {}): Promise<Sandbox | CloudSandbox> {
   let ownMoto: MotoServer | undefined;
   const motoUrl = opts.motoUrl ?? (ownMoto = await startMoto()).url;
   const region = opts.region ?? 'us-east-1';
@@ -49,6 +51,7 @@ export async function startSandbox(opts: { motoUrl?: string; region?: string; cl
   const ecs = new EcsSchedulerSimulator(moto, sensors);
   const front = await AwsFront.start({ motoUrl, moto, scheduler: ecs });
   const kube = await FakeKubeApiServer.start();
+  if (opts.stepFunctions) front.stepFunctions = await StepFunctionsLanes.start(front.url);
   ecs.start();
   const accountId = DEFAULT_ACCOUNT;
   const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -84,6 +87,7 @@ export async function startSandbox(opts: { motoUrl?: string; region?: string; cl
       await clouds?.azure.stop();
       await clouds?.gcp.stop();
       await ecs.stop();
+      await front.stepFunctions?.stop();
       await front.stop();
       await kube.stop();
       moto.destroy();

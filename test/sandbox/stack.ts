@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { parse } from 'yaml';
 
 /**
@@ -13,6 +14,8 @@ import { parse } from 'yaml';
 export interface StackOutputs {
   queues: Record<string, { url: string; arn: string; name: string }>;
   tables: Record<string, { name: string }>;
+  /** Step Functions state machines (runs only with startSandbox({ stepFunctions: true }): moto's executor behind the front). */
+  stateMachines: Record<string, { arn: string; name: string }>;
 }
 
 export interface StackContext {
@@ -30,7 +33,7 @@ export async function deployStackResources(ctx: StackContext, serverlessYml = 's
   const clientConfig = { region: ctx.region, endpoint: ctx.endpoint, credentials: ctx.credentials };
   const sqs = new SQSClient(clientConfig);
   const ddb = new DynamoDBClient(clientConfig);
-  const out: StackOutputs = { queues: {}, tables: {} };
+  const out: StackOutputs = { queues: {}, tables: {}, stateMachines: {} };
 
   const queueIds = Object.keys(resources).filter((id) => resources[id]!.Type === 'AWS::SQS::Queue');
   // dead-letter queues first: the others' RedrivePolicy points at them
@@ -63,6 +66,17 @@ export async function deployStackResources(ctx: StackContext, serverlessYml = 's
     }
     out.tables[id] = { name: p.TableName };
   }
+  const sfn = new SFNClient(clientConfig);
+  for (const [id, r] of Object.entries(resources)) {
+    if (r.Type !== 'AWS::StepFunctions::StateMachine') continue;
+    const p = r.Properties;
+    // the role is the stack's too; moto needs only its ARN (IAM roles are not created in the sandbox)
+    const role = p.RoleArn?.['Fn::GetAtt']?.[0];
+    const roleArn = typeof p.RoleArn === 'string' ? p.RoleArn : `arn:aws:iam::${ctx.accountId}:role/${role ?? id}`;
+    const created = await sfn.send(new CreateStateMachineCommand({ name: p.StateMachineName, definition: JSON.stringify(intrinsics(p.Definition, out)), roleArn, type: p.StateMachineType ?? 'STANDARD' }));
+    out.stateMachines[id] = { arn: created.stateMachineArn!, name: p.StateMachineName };
+  }
+  sfn.destroy();
   return out;
 }
 

@@ -98,6 +98,41 @@ describe('ECS coverage per container instance', () => {
     expect(c.blocked).toBe(1);
   });
 
+  it('a restart (new deployment, same revision): a task of the old deployment is not coverage, only one the PRIMARY deployment started', () => {
+    // ECS sets a service task's startedBy to the id of the deployment that started it (Task.startedBy, ECS API reference)
+    const restarted = service(4, {
+      deployments: [
+        { id: 'ecs-svc/2222', status: 'PRIMARY', taskDefinition: td(4), rolloutState: 'IN_PROGRESS' },
+        { id: 'ecs-svc/1111', status: 'ACTIVE', taskDefinition: td(4), rolloutState: 'COMPLETED' },
+      ],
+    });
+    const c = instanceCoverage({
+      service: restarted,
+      instances: [instance('a'), instance('b'), instance('c')],
+      tasks: [
+        task('a', 4, 'RUNNING', { startedBy: 'ecs-svc/1111' }),
+        task('b', 4, 'RUNNING', { startedBy: 'ecs-svc/2222' }),
+        task('c', 4, 'PENDING', { startedBy: 'ecs-svc/2222', taskArn: `${base}:task/c1/c-new` }),
+        task('c', 4, 'STOPPED', { startedBy: 'ecs-svc/1111', stoppedReason: 'Scaling activity initiated by (deployment ecs-svc/2222)', stoppedAt: new Date() }),
+      ],
+      needs,
+    });
+    expect(c.covered).toBe(1);
+    expect(Object.fromEntries(c.uncovered.map((u) => [u.node, u.reason]))).toEqual({
+      'i-a': 'old deployment (runs a task of deployment ecs-svc/1111, current is ecs-svc/2222): being replaced',
+      'i-c': 'pending (task PENDING)',
+    });
+    expect(rolloutOf(c, false, 60_000).state).toBe('progressing');
+    // the old deployment's last task gone, every instance runs one of the current deployment: covered
+    const done = instanceCoverage({
+      service: restarted,
+      instances: [instance('a'), instance('b')],
+      tasks: [task('a', 4, 'RUNNING', { startedBy: 'ecs-svc/2222' }), task('b', 4, 'RUNNING', { startedBy: 'ecs-svc/2222' })],
+      needs,
+    });
+    expect(done).toMatchObject({ covered: 2, uncovered: [] });
+  });
+
   it('without a sensor service every instance is uncovered', () => {
     const c = instanceCoverage({ service: undefined, instances: [instance('a')], tasks: [], needs });
     expect(c.uncovered).toEqual([{ node: 'i-a', reason: 'no sensor service' }]);

@@ -33,7 +33,7 @@ async function plan(values: ParsedValues<ReturnType<typeof commandSpec<'plan'>>>
   const run = await fleetRun('plan', values, io, { dryRun: true, forceRun: false });
   if ('exit' in run) return values['exit-code'] ? PLAN_EXIT.failed : run.exit;
   const { report, targets, cli } = run;
-  const view = planView(report.clusters, cli.config.sensor.version, targets.discoveryErrors, { reads: run.calls.reads, writes: run.calls.writes });
+  const view = planView(report.clusters, cli.config.sensor.version, targets.discoveryErrors, { reads: run.calls.reads, writes: run.calls.writes }, report.blastRadius);
   const format = outputFormat(values);
   if (format === 'table') println(io.stdout, renderPlan(view, palette(colourEnabled(io.stdout))));
   else await printDocument(io.stdout, format, view);

@@ -146,6 +146,7 @@ export function createEcsAdapter(options: { targets: AwsTarget[] }): EcsAdapter 
         const tasks = service ? await sensorServiceTasks(handle.ecs, handle.clusterArn) : [];
         const c = instanceCoverage({ service, instances, tasks, needs });
         const rollout = rolloutOf(c, Date.now() >= deadline, verifyOptions.deadlineMs);
+        verifyOptions.onProgress?.({ updated: c.covered, total: c.total, message: rollout.message });
         if (rollout.state !== 'progressing') {
           return {
             total: c.total,
@@ -157,7 +158,7 @@ export function createEcsAdapter(options: { targets: AwsTarget[] }): EcsAdapter 
             ...(c.covered > 0 ? { sensorVersion: await versionOf(handle, service?.taskDefinition) } : {}),
           };
         }
-        verifyOptions.onProgress?.({ updated: c.covered, total: c.total, message: rollout.message });
+        if (verifyOptions.once) return { total: c.total, covered: c.covered, uncovered: c.uncovered, rollout, nodeNames: c.nodeNames, hostnames: await hostnamesOf(cluster, c.nodeNames) };
         await sleep(Math.max(0, Math.min(verifyOptions.pollMs, deadline - Date.now())));
       }
     },

@@ -3,8 +3,11 @@ import type { Coverage, RolloutState, UncoveredNode } from '../types';
 
 /**
  * Coverage per container instance (pure): every ACTIVE instance must run a RUNNING sensor task of
- * the service's current task definition. Instances without one get the reason that can be seen
- * from the ECS API, in this order: pending, old revision, stopped (stoppedReason), no room
+ * the service's current deployment: its task definition, and started by its PRIMARY deployment (a
+ * service task's startedBy is the id of the deployment that started it, ECS API reference Task). A
+ * restart is a new deployment of the same revision, so the revision alone cannot tell a replaced task
+ * from its replacement. Instances without one get the reason that can be seen
+ * from the ECS API, in this order: pending, old revision or deployment, stopped (stoppedReason), no room
  * (remainingResources below the task's needs), agent disconnected, no task (plus the service's
  * latest event when it explains a placement failure).
  */
@@ -36,6 +39,7 @@ export const NO_ROOM = 'no room on the instance';
 
 export function instanceCoverage(s: CoverageSnapshot): InstanceCoverage {
   const current = s.service?.taskDefinition;
+  const deployment = s.service?.deployments?.find((d) => d.status === 'PRIMARY' && d.taskDefinition === current)?.id;
   const byInstance = new Map<string, Task[]>();
   for (const t of s.tasks) {
     if (!t.containerInstanceArn) continue;
@@ -53,7 +57,7 @@ export function instanceCoverage(s: CoverageSnapshot): InstanceCoverage {
       uncovered.push({ node, reason: 'no sensor service' });
       continue;
     }
-    const verdict = classify(instance, tasks, current, s.needs, placementEvent, recentEvents);
+    const verdict = classify(instance, tasks, { taskDefinition: current, deployment }, s.needs, placementEvent, recentEvents);
     if (verdict === 'covered') covered++;
     else {
       uncovered.push({ node, reason: verdict.reason });
@@ -63,20 +67,28 @@ export function instanceCoverage(s: CoverageSnapshot): InstanceCoverage {
   return { total: s.instances.length, covered, uncovered, blocked, nodeNames: s.instances.map(nodeName) };
 }
 
+/** The service's current task definition and (when ECS names it) the id of its PRIMARY deployment. */
+interface CurrentDeployment {
+  taskDefinition: string;
+  deployment?: string;
+}
+
 function classify(
   instance: ContainerInstance,
   tasks: Task[],
-  current: string,
+  current: CurrentDeployment,
   needs: TaskNeeds,
   placementEvent: string | undefined,
   recentEvents: string[],
 ): 'covered' | { reason: string; blocked?: boolean } {
-  const ofCurrent = tasks.filter((t) => t.taskDefinitionArn === current);
+  const isCurrent = (t: Task) => t.taskDefinitionArn === current.taskDefinition && (!current.deployment || !t.startedBy || t.startedBy === current.deployment);
+  const ofCurrent = tasks.filter(isCurrent);
   if (ofCurrent.some((t) => t.lastStatus === 'RUNNING')) return 'covered';
   const starting = ofCurrent.find((t) => STARTING.has(t.lastStatus ?? ''));
   if (starting) return { reason: `pending (task ${starting.lastStatus})` };
-  const old = tasks.find((t) => t.lastStatus === 'RUNNING' && t.taskDefinitionArn !== current);
-  if (old) return { reason: `old revision (runs ${revisionOf(old.taskDefinitionArn)}, current is ${revisionOf(current)})` };
+  const old = tasks.find((t) => t.lastStatus === 'RUNNING' && !isCurrent(t));
+  if (old && old.taskDefinitionArn !== current.taskDefinition) return { reason: `old revision (runs ${revisionOf(old.taskDefinitionArn)}, current is ${revisionOf(current.taskDefinition)})` };
+  if (old) return { reason: `old deployment (runs a task of deployment ${old.startedBy}, current is ${current.deployment}): being replaced` };
   const stopped = latestStopped(ofCurrent);
   if (stopped) return { reason: `stopped: ${stopped.stoppedReason || stopped.stopCode || 'no reason given'}` };
   const free = remaining(instance);

@@ -104,6 +104,8 @@ export function planEcs(desired: DesiredSensor, observed: EcsObserved, options: 
     target: serviceTarget,
     reason: reasons.join('; '),
     ...(extra.register ? { taskDefinition: { registered: true } as const } : {}),
+    // a new revision or a forced deployment replaces the running tasks; deployment settings alone do not
+    ...(extra.register || extra.force ? { rollout: true } : {}),
     ...(extra.register || deploymentChanges.length
       ? { changes: [...(extra.register ? [{ path: 'taskDefinition', from: service.taskDefinition, to: `${wantTd.family}:(new revision)` }] : []), ...deploymentChanges] }
       : {}),

@@ -2,9 +2,9 @@
  * A thin Kubernetes REST client over node:https.
  *
  * Why not @kubernetes/client-node: it bundles to 967 KB minified on its own, and every Lambda bundle
- * must stay under 1 MB (DESIGN §7). sensorfleet needs five verbs on a dozen kinds, so it speaks the
+ * must stay under 1 MB (DESIGN §7). sensorfleet needs six verbs on a dozen kinds, so it speaks the
  * REST API directly (https://kubernetes.io/docs/reference/using-api/api-concepts/):
- *   get/list (labelSelector, fieldSelector, continue tokens), server-side apply
+ *   get/list (labelSelector, fieldSelector, continue tokens), create (POST), server-side apply
  *   (PATCH application/apply-patch+yaml with a JSON body, fieldManager, force, dryRun=All),
  *   merge patch (application/merge-patch+json) and delete.
  * TLS is always verified against the cluster CA the cloud API reports; there is no switch to turn it off.
@@ -104,6 +104,16 @@ export class KubeClient {
       cont = page.metadata?.continue || undefined;
     } while (cont);
     return items;
+  }
+
+  /**
+   * Create (POST to the collection): fails with 409 AlreadyExists when an object of that name exists,
+   * which server-side apply never does. The API server records the creator as an Update manager.
+   */
+  async create<T extends KubeObject = KubeObject>(obj: KubeObject): Promise<T> {
+    const info = kindInfo(obj.apiVersion, obj.kind);
+    const path = collectionPath(info, obj.metadata.namespace);
+    return this.call<T>('POST', path, { fieldManager: FIELD_MANAGER }, `create ${info.plural}`, { contentType: 'application/json', body: obj });
   }
 
   /** Server-side apply: the body is the complete intent of our field manager for this object. */

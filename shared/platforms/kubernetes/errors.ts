@@ -63,3 +63,31 @@ export class AutopilotRejectedError extends SensorfleetError {
     this.reason = `${what}: ${todo}`;
   }
 }
+
+/** The API server refused a create because the object exists (409 AlreadyExists). */
+export function isAlreadyExists(err: unknown): err is KubeApiError {
+  return err instanceof KubeApiError && err.status === 409 && err.reason === 'AlreadyExists';
+}
+
+/** An optimistic-lock failure: the object changed since the resourceVersion we sent (409 Conflict). */
+export function isConflict(err: unknown): err is KubeApiError {
+  return err instanceof KubeApiError && err.status === 409 && err.reason === 'Conflict';
+}
+
+/**
+ * An object we were about to create or update turned out not to be ours: someone else created it, or
+ * removed our managed-by mark, after observe. It is left exactly as it is; the apply stops there (what
+ * comes after it may depend on it). Not terminal: the next reconcile observes it and reports it as a
+ * finding like any other object that is not ours.
+ */
+export class ForeignObjectError extends SensorfleetError {
+  override name = 'ForeignObjectError';
+  constructor(
+    readonly cluster: string,
+    readonly target: string,
+    how: 'created' | 'unmarked',
+  ) {
+    const why = how === 'created' ? 'it was created by someone else after sensorfleet looked' : 'its sensorfleet mark was removed after sensorfleet looked';
+    super(`cluster ${cluster}: ${target}: exists, not managed by sensorfleet; left alone (${why}; nothing was merged into it)`);
+  }
+}

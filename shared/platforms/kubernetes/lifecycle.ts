@@ -15,8 +15,9 @@ import { daemonSetTolerations, isSchedulable, needsEvents, nodeCoverage, nodeNam
 import { daemonSetRollout, type RolloutHealth } from './health';
 import { buildSensorObjects, daemonSet as desiredDaemonSet, NAME_LABEL, SENSOR_NAME } from './manifests';
 import { objectKey, planKubernetes, sensorVersionOf, type KubeAction, type KubeObserved } from './plan';
+import { sensorRestarts } from './restarts';
 import { splitByScope, templateSelectsNode } from './scope';
-import { refOf, type ClusterProfile, type KubeObject, type ObjectRef } from './types';
+import { describeRef, isManaged, refOf, type ClusterProfile, type KubeObject, type ObjectRef } from './types';
 
 export interface KubeHandle {
   kube: KubeClient;
@@ -64,32 +65,37 @@ export async function verifyKubernetes(
     const { inScope: nodes, outOfScope } = splitByScope(allNodes, selection);
     const scope = outOfScope.length > 0 ? { outOfScope } : {};
     const expired = Date.now() >= deadline;
+    if (ds && !isManaged(ds)) return notOurDaemonSet(dsRef, nodes, scope);
     if (!ds) {
       const schedulable = nodes.filter(isSchedulable);
-      if (expired || schedulable.length === 0) {
+      if (expired || schedulable.length === 0 || options.once) {
         return {
           total: schedulable.length,
           covered: 0,
           uncovered: schedulable.map((n) => ({ node: n.metadata.name, reason: `no sensor DaemonSet ${dsRef.namespace}/${dsRef.name}` })),
           ...scope,
-          rollout: { state: schedulable.length === 0 ? 'complete' : 'stuck', message: `DaemonSet ${dsRef.namespace}/${dsRef.name} does not exist` },
+          rollout: { state: schedulable.length === 0 ? 'complete' : expired ? 'stuck' : 'progressing', message: `DaemonSet ${dsRef.namespace}/${dsRef.name} does not exist` },
           nodeNames: nodeNamesOf(schedulable),
         };
       }
     } else {
       const rollout = daemonSetRollout(ds);
-      if (fullyCoveredByStatus(ds, allNodes, nodes, rollout)) {
+      if (!options.withRestarts && fullyCoveredByStatus(ds, allNodes, nodes, rollout)) {
         const schedulable = nodes.filter(isSchedulable);
         const version = sensorVersionOf(ds);
+        options.onProgress?.({ updated: schedulable.length, total: schedulable.length, message: rollout.message });
         return { total: schedulable.length, covered: schedulable.length, uncovered: [], ...scope, rollout, nodeNames: nodeNamesOf(schedulable), ...(version ? { sensorVersion: version } : {}) };
       }
       const pods = await client.list('v1', 'Pod', { namespace: dsRef.namespace, labelSelector: selectorOf(ds) });
       const events = pods.some(needsEvents) ? await client.list('v1', 'Event', { namespace: dsRef.namespace, fieldSelector: 'type=Warning,involvedObject.kind=Pod' }) : [];
       const c = nodeCoverage(ds, nodes, pods, events);
+      const restarts = sensorRestarts(ds, pods);
       // Done when every schedulable node runs a ready pod of the current generation, apart from nodes
       // whose taint we do not tolerate (waiting will not change those). The controller's counts alone
       // are not the test: NotReady or cordoned nodes can hold them back forever (kubernetes#63465).
       const done = c.uncovered.every((u) => waitingWontHelp(u.reason));
+      // every observation is reported, the last one too: a rollout that finishes at once still shows n/n
+      options.onProgress?.({ updated: c.covered, total: c.total, message: rollout.message });
       if (done || expired) {
         const waited = `not finished within ${Math.round(options.deadlineMs / 1000)} s`;
         const stuckWhy = c.uncovered.filter((u) => !waitingWontHelp(u.reason)).slice(0, 3).map((u) => `${u.node}: ${u.reason}`).join('; ');
@@ -102,12 +108,33 @@ export async function verifyKubernetes(
           rollout: done ? { state: 'complete', message } : { state: 'stuck', message: `${rollout.message}; ${waited}${stuckWhy ? `; ${stuckWhy}` : ''}` },
           nodeNames: c.nodeNames,
           ...(c.sensorVersion ? { sensorVersion: c.sensorVersion } : {}),
+          restarts,
         };
       }
-      options.onProgress?.({ updated: c.covered, total: c.total, message: rollout.message });
+      if (options.once) {
+        return { total: c.total, covered: c.covered, uncovered: c.uncovered, ...scope, rollout: { state: 'progressing', message: rollout.message }, nodeNames: c.nodeNames, ...(c.sensorVersion ? { sensorVersion: c.sensorVersion } : {}), restarts };
+      }
     }
     await sleep(Math.max(0, Math.min(options.pollMs, deadline - Date.now())));
   }
+}
+
+/**
+ * A DaemonSet with the sensor's name that does not carry our mark is someone else's: its pods are not
+ * our sensor, so no node is covered by them, and waiting will not make it ours (the plan reports it as
+ * a finding; it is never changed).
+ */
+function notOurDaemonSet(dsRef: ObjectRef, nodes: KubeObject[], scope: Pick<Coverage, 'outOfScope'>): Coverage {
+  const schedulable = nodes.filter(isSchedulable);
+  const why = `${describeRef(dsRef)} exists, not managed by sensorfleet`;
+  return {
+    total: schedulable.length,
+    covered: 0,
+    uncovered: schedulable.map((n) => ({ node: n.metadata.name, reason: `${why}: its pods are not counted as the sensor` })),
+    ...scope,
+    rollout: { state: 'stuck', message: `${why}; left alone: sensorfleet cannot deploy the sensor until it is removed or renamed` },
+    nodeNames: nodeNamesOf(schedulable),
+  };
 }
 
 /**

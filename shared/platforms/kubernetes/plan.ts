@@ -1,7 +1,8 @@
 /**
  * Pure planner: desired objects + what observe saw -> actions, each with its reason. In sync -> none.
- *   - missing object -> apply (create);
+ *   - missing object -> apply (create: POST, which fails if someone created it meanwhile);
  *   - object without our managed-by label -> finding, never changed;
+ *   - an update or restart applies against the resourceVersion observe saw (apply.ts re-checks our mark if it moved);
  *   - a field we own differs -> apply, the reason names each field with both values (Secret: keys only);
  *   - foreign security-relevant additions to our DaemonSet -> finding;
  *   - force 'restart' -> restart (DaemonSet re-applied with template annotation sensorfleet.io/restartedAt);
@@ -10,7 +11,7 @@
 import type { ClusterPlan, DesiredSensor, PlannedAction, PlanOptions } from '../types';
 import { describeDifference, diffObject, fieldChanges, foreignAdditions } from './diff';
 import { buildSensorObjects, imageVersion, SENSOR_NAME } from './manifests';
-import { describeRef, isManaged, refOf, RESTARTED_AT_ANNOTATION, type ClusterProfile, type KubeObject, type ObjectRef } from './types';
+import { describeRef, isManaged, refOf, RESTARTED_AT_ANNOTATION, withResourceVersion, type ClusterProfile, type KubeObject, type ObjectRef } from './types';
 
 export type KubeAction =
   | (PlannedAction & { type: 'finding' })
@@ -57,7 +58,8 @@ export function planKubernetes(desired: DesiredSensor, observed: KubeObserved, o
     const target = describeRef(refOf(want));
     const have = live.get(objectKey(refOf(want)));
     const isDaemonSet = want.kind === 'DaemonSet';
-    if (isDaemonSet) liveDaemonSet = have;
+    // a DaemonSet that is not ours runs no sensor of ours: it has no current version
+    if (isDaemonSet) liveDaemonSet = isManaged(have) ? have : undefined;
     if (!have) {
       actions.push(withPayload({ type: 'apply' as const, target, reason: `${target}: missing; create`, create: true, rollout: isDaemonSet }, want));
       continue;
@@ -66,7 +68,7 @@ export function planKubernetes(desired: DesiredSensor, observed: KubeObserved, o
       actions.push({ type: 'finding', target, reason: `${target}: exists, not managed by sensorfleet; left alone` });
       continue;
     }
-    const object = isDaemonSet ? keepRestartStamp(want, have) : want;
+    const object = withResourceVersion(isDaemonSet ? keepRestartStamp(want, have) : want, have);
     const diffs = diffObject(want, have);
     const reasons = diffs.map((d) => describeDifference(want, d));
     const rollout = isDaemonSet && diffs.some((d) => d.path.startsWith('spec.template.'));

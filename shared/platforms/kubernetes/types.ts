@@ -29,6 +29,12 @@ export function refOf(obj: KubeObject): ObjectRef {
   return { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}) };
 }
 
+/** The object to write, valid only against `live`'s revision: the API server answers 409 Conflict if it moved (optimistic concurrency). */
+export function withResourceVersion(obj: KubeObject, live: KubeObject): KubeObject {
+  const rv = live.metadata.resourceVersion;
+  return rv ? { ...obj, metadata: { ...obj.metadata, resourceVersion: rv } } : obj;
+}
+
 /** "DaemonSet qualys-sensor/qualys-container-sensor", "ClusterRole sensorfleet-qualys-reader". */
 export function describeRef(ref: ObjectRef): string {
   return `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Protocol } from './aws-request';
+import type { RandomFaults } from '../random-faults';
 
 /**
  * Fault switch of the AWS front: the next N matching requests are answered with a real AWS error
@@ -27,6 +28,8 @@ export interface FrontFaults {
   failNext?: FaultRule & { status?: 500 | 502 | 503 };
   /** The request is forwarded (the write happens in moto), then answered with this error: an ambiguous failure. */
   failAfterCommit?: FaultRule & { status?: 500 | 502 | 503 };
+  /** A share of requests failing at random (throttled, 503, dropped connection, 503 after the write): the fault suite. */
+  random?: RandomFaults;
 }
 
 export interface ErrorAnswer {

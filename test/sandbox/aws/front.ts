@@ -8,6 +8,8 @@ import type { DaemonServiceView, EcsSchedulerSimulator } from './ecs-scheduler';
 import { faultAnswer, takeAfterCommitFault, takeFault, type FrontFaults } from './faults';
 import type { MotoClients } from './moto-clients';
 import { SandboxWebIdentityIssuer } from './web-identity';
+import { isMutatingAwsOperation } from '../../../shared/runtime/call-log';
+import type { StepFunctionsLanes } from './step-functions';
 
 /**
  * What AWS_ENDPOINT_URL points at in the sandbox: forwards every request to moto unchanged (method,
@@ -43,6 +45,8 @@ export class AwsFront {
   readonly accounts: AccountResolver;
   readonly ledger = new CredentialLedger();
   readonly webIdentity = new SandboxWebIdentityIssuer();
+  /** Step Functions with moto's executor (startSandbox({ stepFunctions: true })); without it `states` calls go to the main moto. */
+  stepFunctions?: StepFunctionsLanes;
   private readonly eks = new Map<string, EksClusterBinding>();
   /**
    * Asked on every DescribeCluster of a cluster moto knows that has no registered binding (e.g. one made
@@ -105,12 +109,28 @@ export class AwsFront {
     const key = `${info.service}:${info.operation}`;
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
 
-    const fault = takeFault(this.faults, info.service, info.operation);
+    // the Step Functions executor's own calls are AWS's, not ours: re-homed, never faulted
+    const internal = this.stepFunctions?.adoptExecutorRequest(req, info) ?? false;
+    const random = internal ? undefined : this.faults.random?.pick(info.service, info.operation, isMutatingAwsOperation(info.operation));
+    if (random === 'drop') {
+      req.socket.destroy();
+      return;
+    }
+    const fault = takeFault(this.faults, info.service, info.operation) ?? (random === 'throttle' ? { kind: 'throttle' as const } : random === 'server-error' ? { kind: 'fail' as const, status: 503 } : undefined);
     if (fault) {
       const a = faultAnswer(fault, info.protocol, info.service);
       entry.status = a.status;
       res.writeHead(a.status, { ...a.headers, 'content-length': Buffer.byteLength(a.body) });
       res.end(a.body);
+      return;
+    }
+    if (this.stepFunctions && info.service === 'states') {
+      const a = await this.stepFunctions.answer(info);
+      const failed = random === 'after-commit' ? faultAnswer({ kind: 'fail', status: 503 }, info.protocol, info.service) : undefined;
+      entry.status = failed?.status ?? a.status;
+      const body = failed?.body ?? a.body;
+      res.writeHead(entry.status, { 'content-type': 'application/x-amz-json-1.0', ...(failed?.headers ?? {}), 'content-length': Buffer.byteLength(body) });
+      res.end(body);
       return;
     }
     if (info.service === 'sts' && info.operation === 'GetWebIdentityToken') {
@@ -121,7 +141,7 @@ export class AwsFront {
       return;
     }
     const rewrite = await this.rewriterFor(req, info, entry);
-    const afterCommit = takeAfterCommitFault(this.faults, info.service, info.operation);
+    const afterCommit = takeAfterCommitFault(this.faults, info.service, info.operation) ?? (random === 'after-commit' ? { kind: 'fail' as const, status: 503 } : undefined);
     if (afterCommit) {
       // the call takes effect (the simulator hears of it too), only its answer is replaced by an error
       const done = await forwardBuffered(this.motoUrl, req, body);

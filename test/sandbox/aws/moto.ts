@@ -34,11 +34,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startMoto(opts: { startTimeoutMs?: number } = {}): Promise<MotoServer> {
+export async function startMoto(opts: { startTimeoutMs?: number; env?: Record<string, string> } = {}): Promise<MotoServer> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   // detached: moto gets its own process group, so stop() can end moto_server and anything it forked
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { detached: true, stdio: ['ignore', 'ignore', 'pipe'], ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   // a missing executable is an 'error' event (ENOENT), never an 'exit'

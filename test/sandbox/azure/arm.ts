@@ -79,6 +79,8 @@ export class ManagedClusterRecord {
   /** Changes whenever the resource changes (ARM optimistic concurrency). */
   eTag = randomUUID();
   private phases: Phase[] = [];
+  /** Told each phase as it is reached (timers move the record on time, so it need not be read first). */
+  onPhase?: (p: Phase) => void;
 
   constructor(readonly spec: ManagedClusterSpec) {}
 
@@ -91,6 +93,7 @@ export class ManagedClusterRecord {
     this.phases = [now, ...(then ? [then] : [])];
     this.touch();
     this.advance();
+    if (then) setTimeout(() => this.advance(), Math.max(0, then.at - Date.now())).unref();
   }
 
   /** The resource changed (an operation ran). */
@@ -105,6 +108,7 @@ export class ManagedClusterRecord {
       this.powerState = p.powerState;
       if (p.gone) this.gone = true;
       this.touch();
+      this.onPhase?.(p);
       if (p.provisioningState !== 'Failed') this.provisioningError = undefined;
     }
   }
@@ -153,6 +157,7 @@ export class SandboxArm {
   pageSize = 2;
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly clusters = new Map<string, ManagedClusterRecord>();
+  private readonly writeListeners = new Set<(w: ArmWrite) => void>();
 
   private constructor(
     private readonly server: SandboxHttpsServer,
@@ -193,7 +198,26 @@ export class SandboxArm {
     this.addResourceGroup(spec.subscriptionId, spec.resourceGroup);
     const rec = new ManagedClusterRecord(spec);
     this.clusters.set(rec.id.toLowerCase(), rec);
+    // ARM raises ResourceWriteSuccess / ResourceDeleteSuccess when the operation has succeeded
+    rec.onPhase = (p) => {
+      if (p.gone) this.emitWrite({ kind: 'delete', resourceId: rec.id, operationName: 'Microsoft.ContainerService/managedClusters/delete' });
+      else if (p.provisioningState === 'Succeeded') this.emitWrite({ kind: 'write', resourceId: rec.id, operationName: 'Microsoft.ContainerService/managedClusters/write' });
+    };
+    setImmediate(() => {
+      if (rec.provisioningState === 'Succeeded' && !rec.gone) this.emitWrite({ kind: 'write', resourceId: rec.id, operationName: 'Microsoft.ContainerService/managedClusters/write' });
+    });
     return rec;
+  }
+
+  /** Listens to completed resource writes and deletes (what Event Grid's subscription topic reports); returns unsubscribe. */
+  onWrite(fn: (w: ArmWrite) => void): () => void {
+    this.writeListeners.add(fn);
+    return () => this.writeListeners.delete(fn);
+  }
+
+  /** A completed write of another resource (an agent pool, a node resource group's VM scale set). */
+  emitWrite(w: ArmWrite): void {
+    for (const fn of [...this.writeListeners]) fn(w);
   }
 
   cluster(subscriptionId: string, resourceGroup: string, name: string): ManagedClusterRecord | undefined {
@@ -228,7 +252,7 @@ export class SandboxArm {
     const headers = { 'x-ms-request-id': randomUUID(), 'x-ms-correlation-request-id': randomUUID() };
     try {
       if (this.faults.latencyMs) await new Promise((r) => setTimeout(r, this.faults.latencyMs));
-      const body = await this.route(req, u);
+      const body = RESOURCE_GROUP.test(u.pathname) ? await this.resourceGroup(req, u) : await this.route(req, u);
       entry.status = 200;
       sendJson(res, 200, body, { ...headers, 'x-ms-ratelimit-remaining-subscription-reads': '11999' });
     } catch (e) {
@@ -283,6 +307,30 @@ export class SandboxArm {
     const format = u.searchParams.get('format') ?? undefined;
     if (format && format !== 'exec' && format !== 'azure') throw new ArmError(400, 'InvalidParameter', `The value '${format}' of parameter 'format' is not valid; allowed values: 'azure', 'exec'.`);
     return { kubeconfigs: [{ name: 'clusterUser', value: Buffer.from(c.spec.userKubeconfig(format as 'exec' | 'azure' | undefined)).toString('base64') }] };
+  }
+
+  /**
+   * Resource Groups - Get (https://learn.microsoft.com/rest/api/resources/resource-groups/get): a cluster's
+   * node resource group carries AKS's aks-managed-cluster-name/-rg tags and managedBy = the cluster's id.
+   */
+  private async resourceGroup(req: IncomingMessage, u: URL): Promise<unknown> {
+    const [, subId, name] = RESOURCE_GROUP.exec(u.pathname)!.map((x) => decodeURIComponent(x));
+    if (!/^\d{4}-\d{2}-\d{2}(-preview)?$/.test(u.searchParams.get('api-version') ?? '')) throw new ArmError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
+    const sub = this.subscriptions.get(subId!.toLowerCase());
+    const principal = await this.authenticate(req, sub, subId!);
+    this.takeFaults(subId!, principal.oid);
+    if (!sub) throw new ArmError(404, 'SubscriptionNotFound', `The subscription '${subId}' could not be found.`);
+    if ((req.method ?? 'GET') !== 'GET') throw new ArmError(405, 'HttpMethodNotAllowed', `The requested resource does not support http method '${req.method}'.`);
+    if (!sub.principals.has(principal.oid)) throw new ArmError(403, 'AuthorizationFailed', `The client '${principal.appid}' with object id '${principal.oid}' does not have authorization to perform action 'Microsoft.Resources/subscriptions/resourceGroups/read' over scope '/subscriptions/${subId}/resourceGroups/${name}' or the scope is invalid.`);
+    const id = `/subscriptions/${sub.id}/resourceGroups/${name}`;
+    const owner = [...this.clusters.values()].find((c) => !c.gone && c.spec.subscriptionId.toLowerCase() === sub.id && nodeResourceGroupOf(c.spec).toLowerCase() === name!.toLowerCase());
+    if (owner) {
+      const s = owner.spec;
+      return { id, name: nodeResourceGroupOf(s), type: 'Microsoft.Resources/resourceGroups', location: s.location, managedBy: owner.id, tags: { ...s.tags, 'aks-managed-cluster-name': s.name, 'aks-managed-cluster-rg': s.resourceGroup }, properties: { provisioningState: 'Succeeded' } };
+    }
+    const rg = sub.resourceGroups.get(name!.toLowerCase());
+    if (!rg) throw new ArmError(404, 'ResourceGroupNotFound', `Resource group '${name}' could not be found.`);
+    return { id: `/subscriptions/${sub.id}/resourceGroups/${rg}`, name: rg, type: 'Microsoft.Resources/resourceGroups', location: sub.location, properties: { provisioningState: 'Succeeded' } };
   }
 
   private checkApiVersion(v: string | null, location = 'global'): void {
@@ -371,7 +419,7 @@ function managedClusterJson(c: ManagedClusterRecord): Record<string, unknown> {
         ? { privateFQDN: `${host}.${s.dnsHash}-${s.dnsHash.slice(0, 4)}.privatelink.${s.location}.azmk8s.io` }
         : { fqdn: `${host}.hcp.${s.location}.azmk8s.io`, azurePortalFQDN: `${host}.portal.hcp.${s.location}.azmk8s.io` }),
       agentPoolProfiles: s.agentPools.map((p) => ({ name: p.name, ...agentPoolProperties(c, p) })),
-      nodeResourceGroup: `MC_${s.resourceGroup}_${s.name}_${s.location}`,
+      nodeResourceGroup: nodeResourceGroupOf(s),
       enableRBAC: true,
       supportPlan: 'KubernetesOfficial',
       networkProfile: { networkPlugin: 'azure', networkPluginMode: 'overlay', networkPolicy: 'none', networkDataplane: 'azure', loadBalancerSku: 'standard', podCidr: '10.244.0.0/16', serviceCidr: '10.0.0.0/16', dnsServiceIP: '10.0.0.10', outboundType: 'loadBalancer', ipFamilies: ['IPv4'] },
@@ -418,3 +466,17 @@ function agentPoolJson(c: ManagedClusterRecord, p: AgentPoolSpec): Record<string
 }
 
 export type { Phase as ClusterPhase };
+
+/** A completed resource operation, as ARM reports it to Event Grid (ResourceWriteSuccess / ResourceDeleteSuccess). */
+export interface ArmWrite {
+  kind: 'write' | 'delete';
+  resourceId: string;
+  operationName: string;
+}
+
+const RESOURCE_GROUP = /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/?$/i;
+
+/** AKS's default node resource group name. */
+export function nodeResourceGroupOf(s: { resourceGroup: string; name: string; location: string }): string {
+  return `MC_${s.resourceGroup}_${s.name}_${s.location}`;
+}

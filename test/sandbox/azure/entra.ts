@@ -86,9 +86,13 @@ export class SandboxEntra {
   tokenLifetimeSeconds = 3599;
   /** Clock skew: Entra's clock runs this far ahead when it checks the time range of client assertions. */
   assertionClockSkewSeconds = 0;
+  /** The clock Entra stamps issued tokens with runs this far ahead (iat, nbf and exp move together). */
+  issueClockSkewSeconds = 0;
   private readonly tenants = new Set<string>();
   private readonly apps = new Map<string, EntraApp>();
   private readonly issuers = new Map<string, () => Promise<{ keys: JWK[] }>>();
+  /** Applications exposing an API (e.g. a webhook): resource -> app roles per client app id. */
+  private readonly apis = new Map<string, Map<string, string[]>>();
   private readonly signing: { kid: string; privateKey: KeyObject; jwk: JWK };
 
   private constructor(private readonly server: SandboxHttpsServer) {
@@ -135,6 +139,16 @@ export class SandboxEntra {
   /** An external OIDC issuer whose keys Entra can fetch (its /.well-known/openid-configuration -> jwks_uri). */
   trustIssuer(issuer: string, jwks: () => Promise<{ keys: JWK[] }>): void {
     this.issuers.set(issuer, jwks);
+  }
+
+  /**
+   * An application that exposes an API (a webhook protected by Entra): client-credential tokens may be
+   * asked for it by its app id or ID URI, and carry `roles` with the app roles assigned to the client
+   * (Event Grid's service principal gets AzureEventGridSecureWebhookSubscriber).
+   */
+  exposeApi(o: { identifiers: string[]; roleAssignments?: Record<string, string[]> }): void {
+    const roles = new Map(Object.entries(o.roleAssignments ?? {}).map(([client, r]) => [client.toLowerCase(), r]));
+    for (const id of o.identifiers) this.apis.set(id, roles);
   }
 
   jwks(): { keys: JWK[] } {
@@ -242,7 +256,7 @@ export class SandboxEntra {
     entry.scope = scope;
     const resource = resourceOf(scope);
     if (!resource) return { refusal: refusal(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`) };
-    if (!KNOWN_RESOURCES.has(resource)) {
+    if (!KNOWN_RESOURCES.has(resource) && !this.apis.has(resource)) {
       return { refusal: refusal(400, 'invalid_resource', 500011, `The resource principal named ${resource} was not found in the tenant named ${tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`) };
     }
     const secret = form.get('client_secret');
@@ -331,10 +345,11 @@ export class SandboxEntra {
   }
 
   private async issue(app: EntraApp, resource: string, appidacr: string): Promise<Record<string, unknown>> {
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(Date.now() / 1000) + this.issueClockSkewSeconds;
     const lifetime = this.tokenLifetimeSeconds;
     const iss = `https://sts.windows.net/${app.tenantId}/`;
-    const token = await new SignJWT({ aio: randomUUID(), appid: app.clientId, appidacr, idp: iss, idtyp: 'app', oid: app.objectId, rh: '0.sandbox.', tid: app.tenantId, uti: randomUUID().replace(/-/g, '').slice(0, 22), ver: '1.0' })
+    const roles = this.apis.get(resource)?.get(app.clientId);
+    const token = await new SignJWT({ aio: randomUUID(), appid: app.clientId, appidacr, idp: iss, idtyp: 'app', oid: app.objectId, rh: '0.sandbox.', ...(roles?.length ? { roles } : {}), tid: app.tenantId, uti: randomUUID().replace(/-/g, '').slice(0, 22), ver: '1.0' })
       .setProtectedHeader({ typ: 'JWT', alg: 'RS256', x5t: this.signing.kid, kid: this.signing.kid })
       .setAudience(resource)
       .setIssuer(iss)

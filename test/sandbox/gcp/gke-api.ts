@@ -63,6 +63,7 @@ export class FakeGkeApi {
   private readonly projects = new Map<string, string>();
   private readonly clusters = new Map<string, SandboxGkeCluster>();
   private readonly operations = new Map<string, SandboxOperation>();
+  private readonly operationListeners = new Set<(o: GkeOperationLog) => void>();
 
   constructor(
     private readonly identity: GoogleIdentity,
@@ -105,6 +106,7 @@ export class FakeGkeApi {
     this.backing.attach(c);
     this.clusters.set(key, c);
     const operation = this.operation(c, 'CREATE_CLUSTER', provisioning ? c.transitionAt! : Date.now());
+    this.logOperation(c, 'CreateCluster', operation);
     return { cluster: c, operation };
   }
 
@@ -115,6 +117,7 @@ export class FakeGkeApi {
     c.status = 'STOPPING';
     c.transitionAt = Date.now() + stoppingForMs;
     const op = this.operation(c, 'DELETE_CLUSTER', c.transitionAt);
+    this.logOperation(c, 'DeleteCluster', op);
     this.refresh(c);
     return op;
   }
@@ -137,10 +140,34 @@ export class FakeGkeApi {
     p.nodes.push(...names);
     p.spec = { ...p.spec, nodeCount: p.nodes.length };
     this.backing.nodesAdded(c, pool, names);
+    const op: SandboxOperation = { name: newOperationName(), projectId, location, operationType: 'SET_NODE_POOL_SIZE', status: 'DONE', targetLink: `${selfLink(c)}/nodePools/${pool}`, startTime: new Date().toISOString(), endTime: new Date().toISOString(), doneAt: Date.now() };
+    this.logOperation(c, 'SetNodePoolSize', op, pool);
   }
 
   cluster(projectId: string, location: string, name: string): SandboxGkeCluster | undefined {
     return this.find(projectId, location, name);
+  }
+
+  /**
+   * Listens to the calls Cloud Audit Logs would record (Admin Activity): a long-running call is logged
+   * when it starts (first) and when its operation is done (last); returns unsubscribe.
+   */
+  onOperation(fn: (o: GkeOperationLog) => void): () => void {
+    this.operationListeners.add(fn);
+    return () => this.operationListeners.delete(fn);
+  }
+
+  private logOperation(c: SandboxGkeCluster, method: GkeOperationLog['method'], op: SandboxOperation, nodePool?: string): void {
+    const cluster = { projectId: c.projectId, projectNumber: c.projectNumber, location: c.location, name: c.name };
+    const emit = (phase: 'first' | 'last') => {
+      for (const fn of [...this.operationListeners]) fn({ method, phase, operation: op.name, operationType: op.operationType, cluster, ...(nodePool ? { nodePool } : {}) });
+    };
+    emit('first');
+    // the timer moves the cluster on when its operation is done, so the last entry needs no read first
+    setTimeout(() => {
+      this.refreshOperation(op);
+      emit('last');
+    }, Math.max(0, op.doneAt - Date.now())).unref();
   }
 
   readonly handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -292,6 +319,16 @@ export class FakeGkeApi {
     }
     return op;
   }
+}
+
+/** One Admin Activity audit entry's worth of a GKE call (test/sandbox/pubsub builds the LogEntry). */
+export interface GkeOperationLog {
+  method: 'CreateCluster' | 'DeleteCluster' | 'SetNodePoolSize';
+  phase: 'first' | 'last';
+  operation: string;
+  operationType: string;
+  cluster: { projectId: string; projectNumber: string; location: string; name: string };
+  nodePool?: string;
 }
 
 type BodyKind = 'Cluster' | 'NodePool' | 'Operation' | 'ListClusters' | 'ListNodePools' | 'ListOperations';

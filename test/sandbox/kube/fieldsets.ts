@@ -210,3 +210,22 @@ export function toFieldsV1(set: FieldSet): Record<string, any> {
   };
   return emit(root);
 }
+
+/** The inverse of toFieldsV1: the set a FieldsV1 trie describes (a leaf `{}` or a `.` marks a member). */
+export function fromFieldsV1(v1: unknown): FieldSet {
+  const out: FieldSet = new Set();
+  const walk = (node: Record<string, any>, path: string[]) => {
+    for (const [k, child] of Object.entries(node)) {
+      if (k === '.') {
+        if (path.length > 0) out.add(path.join(SEP));
+        continue;
+      }
+      if (!isPlainObject(child)) throw new Error(`fieldsV1: ${k} is not an object`);
+      if (Object.keys(child).length === 0) out.add([...path, k].join(SEP));
+      else walk(child, [...path, k]);
+    }
+  };
+  if (!isPlainObject(v1)) throw new Error('fieldsV1 is not an object');
+  walk(v1, []);
+  return out;
+}

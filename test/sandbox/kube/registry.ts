@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import YAML from 'yaml';
 import { applyDefaults } from './defaults';
-import { SEP, changedPaths, deepEqual, fieldSetOf, pathString, removePath, stripForFieldSet, toFieldsV1, type FieldSet } from './fieldsets';
+import { SEP, changedPaths, deepEqual, fieldSetOf, fromFieldsV1, isPlainObject, pathString, removePath, stripForFieldSet, toFieldsV1, type FieldSet } from './fieldsets';
 import { applyMerge, mergePatch, strategicMergePatch } from './merge';
 import { type ResourceType, RESOURCE_TYPES, apiVersionOf } from './resources';
 import { type ManagerEntry, ObjectStore, type StoredObject } from './store';
@@ -86,6 +86,25 @@ function recordUpdate(t: ResourceType, old: any | undefined, next: any, managers
   mine.time = now();
   mine.apiVersion = apiVersion;
   return out.filter((m) => m.set.size > 0);
+}
+
+/**
+ * The managed fields a non-apply write starts from. A client may write metadata.managedFields itself
+ * (fieldmanager decodeLiveOrNew; kubectl's csaupgrade does): `[{}]` resets them, a decodable list that
+ * differs from the live one replaces it; absent, unchanged or undecodable keeps the live entries
+ * (https://kubernetes.io/docs/reference/using-api/server-side-apply/#clearing-managedfields).
+ */
+function startingManagers(sent: unknown, old: StoredObject): ManagerEntry[] {
+  if (!Array.isArray(sent) || sent.length === 0 || deepEqual(sent, old.obj.metadata.managedFields)) return old.managers;
+  if (sent.length === 1 && isPlainObject(sent[0]) && Object.keys(sent[0]).length === 0) return [];
+  try {
+    return sent.map((e: any): ManagerEntry => {
+      if (typeof e?.manager !== 'string' || (e.operation !== 'Apply' && e.operation !== 'Update') || e.fieldsType !== 'FieldsV1') throw new Error('not a managedFields entry');
+      return { manager: e.manager, operation: e.operation, apiVersion: String(e.apiVersion ?? ''), time: String(e.time ?? now()), set: fromFieldsV1(e.fieldsV1), ...(e.subresource ? { subresource: String(e.subresource) } : {}) };
+    });
+  } catch {
+    return old.managers;
+  }
 }
 
 interface ApplyConflict {
@@ -223,7 +242,7 @@ export class ResourceRegistry {
     obj.metadata = { ...(obj.metadata ?? {}), name, ...(t.namespaced ? { namespace: ns } : {}) };
     const probe = clone(obj);
     applyDefaults(t.kind, probe);
-    const managers = recordUpdate(t, old.obj, probe, old.managers, managerName(o), apiVersionOf(t));
+    const managers = recordUpdate(t, old.obj, probe, startingManagers(obj.metadata.managedFields, old), managerName(o), apiVersionOf(t));
     return this.commit(t, old, obj, managers, o);
   }
 
@@ -248,7 +267,7 @@ export class ResourceRegistry {
     next.metadata = { ...next.metadata, name, ...(t.namespaced ? { namespace: ns } : {}) };
     const probe = clone(next);
     applyDefaults(t.kind, probe);
-    const managers = recordUpdate(t, old.obj, probe, old.managers, managerName(o), apiVersionOf(t));
+    const managers = recordUpdate(t, old.obj, probe, startingManagers(next.metadata.managedFields, old), managerName(o), apiVersionOf(t));
     return this.commit(t, old, next, managers, o);
   }
 
@@ -286,9 +305,17 @@ export class ResourceRegistry {
     const mine = managers.find((m) => m.manager === o.fieldManager && m.operation === 'Apply');
     const others = managers.filter((m) => m !== mine);
     if (mine) {
-      // fields this manager applied before and no longer applies are removed, unless someone else owns them
-      const dropped = [...mine.set].filter((p) => !newSet.has(p) && !others.some((m) => m.set.has(p))).sort((a, b) => b.length - a.length);
-      for (const p of dropped) removePath(merged, p);
+      // fields this manager applied before and no longer applies are removed, unless someone else owns them;
+      // a dropped list item goes whole (its key fields with it), unless something under it is still owned
+      const owned = [...newSet, ...others.flatMap((m) => [...m.set])];
+      const ownedSet = new Set(owned);
+      const dropped = [...mine.set].filter((p) => !ownedSet.has(p)).sort((a, b) => a.length - b.length);
+      const removed: string[] = [];
+      for (const p of dropped) {
+        if (removed.some((r) => p.startsWith(r + SEP)) || owned.some((k) => k.startsWith(p + SEP))) continue;
+        removePath(merged, p);
+        removed.push(p);
+      }
     }
     applyDefaults(t.kind, merged);
 

@@ -97,6 +97,11 @@ export class FakeKubeApiServer {
       req.socket.destroy();
       return;
     }
+    const random = f.random?.pick('kubernetes', `${req.method} ${path}`, !['GET', 'HEAD'].includes(req.method ?? 'GET'));
+    if (random === 'drop') {
+      req.socket.destroy();
+      return;
+    }
     if (f.latencyMs) await new Promise((r) => setTimeout(r, f.latencyMs));
     try {
       const who = await authenticate(cluster, req);
@@ -105,7 +110,11 @@ export class FakeKubeApiServer {
         f.failNext.count--;
         throw errors.injected(f.failNext.status, f.failNext.retryAfterSeconds);
       }
+      if (random === 'throttle') throw errors.injected(429, 1);
+      if (random === 'server-error') throw errors.injected(503);
       const reply = await route(cluster, req, path, u.searchParams, who);
+      // the write was done; only its answer is lost
+      if (random === 'after-commit') throw errors.injected(500);
       entry.status = reply.status;
       if (reply.stream) reply.stream(req, res);
       else send(res, reply.status, reply.body, reply.contentType, reply.headers);

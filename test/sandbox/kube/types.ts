@@ -1,3 +1,4 @@
+import type { RandomFaults } from '../random-faults';
 /** Public option types of the sandbox Kubernetes API server (re-exported by index.ts). */
 import type { X509Certificate } from 'node:crypto';
 import type { WorkloadAllowlist } from './autopilot';
@@ -70,6 +71,8 @@ export interface Faults {
   failNext?: { status: number; count: number; retryAfterSeconds?: number };
   latencyMs?: number;
   dropConnections?: number;
+  /** A share of requests failing at random: 429 with Retry-After, 503, dropped connection, 500 after a write was done. */
+  random?: RandomFaults;
 }
 
 export interface RecordedRequest {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { RandomFaults } from '../random-faults';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -67,6 +68,8 @@ export interface FakeFaults {
   expireTokensAfterCalls?: number;
   /** Delay before each API answer. */
   slowMs: number;
+  /** A share of API calls failing at random: rate limited (with ToWait-Sec), 503, dropped connection, 503 after the change was made. */
+  random?: RandomFaults;
 }
 
 export interface FakeQualysOptions {
@@ -308,6 +311,13 @@ export class FakeQualysServer {
       for (const [k, v] of Object.entries(headers(this.rate.limit - this.window.count, wait))) res.setHeader(k, v);
       answer(this.rate.status, { errorCode: 'RATE_LIMIT_EXCEEDED', message: why });
     };
+    const random = this.faults.random?.pick('qualys', `${method} ${url.pathname}`, method !== 'GET');
+    if (random === 'drop') {
+      req.socket.destroy();
+      return;
+    }
+    if (random === 'throttle') return refuse(1, 'API rate limit exceeded');
+    if (random === 'server-error') return answer(503, { errorCode: 'SERVICE_UNAVAILABLE', message: 'Service temporarily unavailable' });
     if (this.faults.rateLimitStorm > 0) {
       this.faults.rateLimitStorm--;
       return refuse(this.faults.stormToWaitSec, 'API rate limit exceeded');
@@ -328,7 +338,7 @@ export class FakeQualysServer {
       if (failNow) this.faults.serverErrors--;
       if (failNow && !this.faults.serverErrorAfterCommit) return answer(503, { errorCode: 'SERVICE_UNAVAILABLE', message: 'Service temporarily unavailable' });
       const out = this.route(method, url.pathname.slice('/csapi/v1.3'.length), url.searchParams, parseJson(raw));
-      if (failNow) return answer(503, { errorCode: 'SERVICE_UNAVAILABLE', message: 'Service temporarily unavailable' });
+      if (failNow || random === 'after-commit') return answer(503, { errorCode: 'SERVICE_UNAVAILABLE', message: 'Service temporarily unavailable' });
       answer(out.status, out.body);
     } catch (err) {
       if (err instanceof QqlError) return answer(400, { errorCode: 'INVALID_FILTER', message: err.message });

@@ -1,0 +1,271 @@
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DescribeTaskDefinitionCommand, ECSClient, ListTaskDefinitionsCommand } from '@aws-sdk/client-ecs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseConfig } from '../../shared/config/load';
+import { buildSensorObjects } from '../../shared/platforms/kubernetes/manifests';
+import { answerHalt } from '../../shared/rollout/control';
+import type { RunRecord } from '../../shared/state/rollout-records';
+import { ecsCreateCluster, eksCreateCluster } from '../sandbox/event-factory';
+import { RandomFaults } from '../sandbox/random-faults';
+import { startRolloutWorld, type RolloutWorld } from '../support/rollout-world';
+
+/**
+ * Issue 7, the fault suite that stays in the tests: enrollment end to end (cluster-created events ->
+ * on-aws-event -> FIFO queue -> worker) and then a nightly rollout run (Step Functions rings, gates),
+ * with 10 % and then 30 % of AWS, Kubernetes and Qualys requests failing at random: throttled, 5xx,
+ * dropped connections, and writes that were made and then answered with an error. Lambda's own retries
+ * are played as Lambda plays them (an asynchronous invocation is retried twice, then goes to the
+ * on-failure destination); an operator resumes a run that halted. Asserted: every cluster converges or
+ * reaches the DLQ with its reason, no duplicate object or task definition revision, no event lost,
+ * every write the fakes committed is in a record.
+ */
+const V1 = '1.34.1-0';
+const V2 = '1.35.0-0';
+const V3 = '1.36.0-0';
+let w: RolloutWorld;
+const figures: string[] = [];
+
+beforeAll(async () => {
+  w = await startRolloutWorld(inject('motoUrl'), 'me-central-1', { pollers: 3, checkInIntervalMs: 250 });
+}, 180_000);
+
+afterAll(async () => {
+  if (w) figures.push(`longest invocation: ${w.longest().fn} ${Math.round(w.longest().ms)} ms over ${w.invocations.length} invocations`);
+  console.log(`\nfault suite figures\n${figures.join('\n')}`);
+  await w?.stop();
+});
+
+const config = (version: string, region: string) => ({
+  sensor: { version },
+  targets: { aws: [{ accountId: w.where.account, regions: [region] }] },
+  rollout: {
+    deadlineSeconds: 60,
+    pollSeconds: 1,
+    readinessPollSeconds: 1,
+    readinessDeadlineSeconds: 120,
+    maxAttempts: 6,
+    retryBackoffSeconds: 1,
+    concurrency: 4,
+    checkInGate: { enabled: true, deadlineSeconds: 60, pollSeconds: 1 },
+    rings: { shares: [100], maxRestarts: 3 },
+  },
+  // small pages: a gate's sensor listing is many calls, each of which may fail
+  qualys: { pageSize: 2 },
+});
+
+/** Lambda's asynchronous invocation: two retries, then the on-failure destination (the ingest DLQ) with the error. */
+async function invokeAsync(fn: () => Promise<unknown>, payload: unknown, ingest: { sent: number; dead: string[] }): Promise<unknown> {
+  let last: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      last = err;
+      await new Promise((r) => setTimeout(r, 300 * (attempt + 1)));
+    }
+  }
+  const sqs = new SQSClient({ region: w.where.region, endpoint: w.sandbox.motoUrl, credentials: w.sandbox.aws.credentials });
+  const ingestQueue = w.stack.queues.IngestDeadLetterQueue!.url;
+  await sqs.send(new SendMessageCommand({ QueueUrl: ingestQueue, MessageBody: JSON.stringify({ requestPayload: payload, responsePayload: { errorMessage: (last as Error).message } }) }));
+  sqs.destroy();
+  ingest.dead.push((last as Error).message);
+  return undefined;
+}
+
+/**
+ * `enrolled`: the version new clusters get — the configuration's on a fleet with no rollout yet, the
+ * fleet baseline once a run released every ring (the second scenario's clusters get the first one's
+ * target, not the next target). `target`: the version the nightly run rolls out.
+ */
+async function scenario(rate: number, region: string, seed: number, enrolled: string, target: string): Promise<void> {
+  const started = Date.now();
+  const aws = new RandomFaults(rate, { seed });
+  const kubeFaults: RandomFaults[] = [];
+  const qualys = new RandomFaults(rate, { seed: seed + 7 });
+  const quiet = <T>(fn: () => Promise<T>) => aws.quiet(fn);
+  const where = { account: w.where.account, region };
+  const tag = `f${Math.round(rate * 100)}`;
+  const eks = [];
+  for (let i = 0; i < 4; i++) eks.push(await w.sandbox.fleet.createEksCluster({ name: `${tag}-eks-${i}`, region, nodes: [{ name: `${tag}-n${i}a` }, { name: `${tag}-n${i}b` }], ...(i === 0 ? { creatingForMs: 3000 } : {}) }));
+  const ecs = [];
+  for (let i = 0; i < 2; i++) ecs.push(await w.sandbox.fleet.createEcsCluster({ name: `${tag}-ecs-${i}`, region, instances: 2 }));
+  const all = [...eks, ...ecs].map((c) => c.ref);
+  const frontFrom = w.sandbox.front.log.length;
+  const kubeFrom = new Map(eks.map((c) => [c.ref, w.sandbox.kubeClusterFor(c.ref)!.requests.length]));
+
+  // faults on from here: every product call through the fakes (the test's own reads stay out of them)
+  w.quiet = quiet;
+  w.sandbox.front.faults.random = aws;
+  for (const c of eks) {
+    const f = new RandomFaults(rate, { seed: seed + kubeFaults.length + 1 });
+    kubeFaults.push(f);
+    w.sandbox.kubeClusterFor(c.ref)!.faults.random = f;
+  }
+  w.qualys.fake.faults.random = qualys;
+  const ingest = { sent: 0, dead: [] as string[] };
+  const dead = new Map<string, string>();
+  const collectDlq = async () => {
+    for (const d of await w.deadLetters()) if (d.cluster) dead.set(d.cluster, d.reason ?? '');
+  };
+  const settledAt = async (version: string) =>
+    quiet(async () => {
+      await collectDlq();
+      for (const ref of all) {
+        if (dead.has(ref)) continue;
+        const item = await w.store.getCluster(ref);
+        if (!item || item.sensorVersion !== version || !['converged', 'in-sync'].includes(item.outcome) || item.nodes.covered !== item.nodes.total) return false;
+      }
+      return true;
+    });
+
+  let halts = 0;
+  let run: RunRecord | undefined;
+  try {
+    // 1. enrollment, end to end
+    await w.configure(config(target === V2 ? V1 : target, region));
+    const events = [...eks.map((c) => eksCreateCluster(where, c.ref.split(':')[3]!)), ...ecs.map((c) => ecsCreateCluster(where, c.ref.split(':')[3]!))];
+    for (const e of events) {
+      ingest.sent++;
+      await invokeAsync(() => w.onAwsEvent(e), e, ingest);
+    }
+    await w.pump(() => settledAt(enrolled), 120_000).catch(async (err) => {
+      throw new Error(`${(err as Error).message}; not settled: ${await unsettled(all, dead)}`);
+    });
+
+    // 2. the nightly run to the new version: rings, gates, an operator resuming a halted run
+    await w.configure(config(target, region));
+    const event = { id: `nightly-${tag}` };
+    const started = (await invokeAsync(() => w.nightly(event), event, ingest)) as { started: boolean; runId: string } | undefined;
+    expect(started?.started, `nightly did not start: ${ingest.dead.join('; ')}`).toBe(true);
+    for (;;) {
+      run = await w.waitForRun(started!.runId, ['succeeded', 'halted', 'failed', 'aborted'], 150_000);
+      if (run.status !== 'halted' || halts >= 3) break;
+      halts++;
+      figures.push(`  ${tag}: halted (${run.halt!.reason.slice(0, 160)}); resumed`);
+      for (let i = 0; i < 5; i++) {
+        try {
+          await answerHalt(w.rollouts, run.runId, 'resume', 'fault-suite');
+          break;
+        } catch (err) {
+          if ((err as Error).name === 'RunNotHaltedError') break;
+        }
+      }
+    }
+  } finally {
+    w.quiet = (fn) => fn();
+    w.sandbox.front.faults.random = undefined;
+    for (const c of eks) w.sandbox.kubeClusterFor(c.ref)!.faults.random = undefined;
+    w.qualys.fake.faults.random = undefined;
+  }
+  await w.drain(60_000);
+  await collectDlq();
+
+  // every cluster converged at the new version, or is in the DLQ with its reason
+  const converged: string[] = [];
+  for (const ref of all) {
+    const item = await w.store.getCluster(ref);
+    const ok = item?.sensorVersion === target && item.nodes.covered === item.nodes.total && item.nodes.total > 0;
+    if (ok) converged.push(ref);
+    else expect(dead.get(ref), `${ref}: neither converged (${item?.outcome}: ${item?.message}) nor in the DLQ`).toMatch(/\S/);
+  }
+  for (const [ref, reason] of dead) if (all.includes(ref)) expect(reason, ref).toMatch(/\S{3}/);
+  expect(run!.status).toBe('succeeded');
+
+  // no duplicate object or revision
+  let duplicates = 0;
+  const desired = buildSensorObjects({ config: parseConfig({ sensor: { version: target } }), podUrl: 'https://x', credentials: { activationId: 'a', customerId: 'c' } });
+  const kinds = [...new Set(desired.map((o) => `${o.apiVersion}|${o.kind}`))];
+  for (const c of eks) {
+    const kube = w.sandbox.kubeClusterFor(c.ref)!;
+    for (const k of kinds) {
+      const [apiVersion, kind] = k.split('|') as [string, string];
+      const mine = kube.list(apiVersion, kind).filter((o: any) => o.metadata.labels?.['app.kubernetes.io/managed-by'] === 'sensorfleet');
+      const want = desired.filter((o) => o.apiVersion === apiVersion && o.kind === kind).length;
+      duplicates += Math.max(0, mine.length - want);
+    }
+    const ds = kube.get('apps/v1', 'DaemonSet', 'qualys-sensor', 'qualys-container-sensor');
+    // one template generation per version: created at the enrolled version, updated once to the target
+    if (converged.includes(c.ref)) duplicates += Math.max(0, Number(ds?.metadata.generation ?? 0) - 2);
+  }
+  const ecsApi = new ECSClient({ region, endpoint: w.sandbox.motoUrl, credentials: w.sandbox.aws.credentials });
+  const revisions = (await ecsApi.send(new ListTaskDefinitionsCommand({ familyPrefix: 'qualys-container-sensor' }))).taskDefinitionArns ?? [];
+  const defs = await Promise.all(revisions.map(async (t) => (await ecsApi.send(new DescribeTaskDefinitionCommand({ taskDefinition: t }))).taskDefinition!));
+  ecsApi.destroy();
+  const byClusterVersion = new Map<string, number>();
+  for (const d of defs) {
+    const c = d.containerDefinitions![0]!;
+    const key = `${c.logConfiguration?.options?.['awslogs-group']}|${c.image}`;
+    byClusterVersion.set(key, (byClusterVersion.get(key) ?? 0) + 1);
+  }
+  for (const n of byClusterVersion.values()) duplicates += n - 1;
+
+  // no event lost: every cluster's created event reached the worker (or the DLQ, or the ingest DLQ), every ring answered
+  let lost = 0;
+  for (const ref of all) {
+    const records = await w.store.listReconciles(ref, 100);
+    if (!records.some((r) => r.trigger.kind === 'cluster-created') && !dead.has(ref) && ingest.dead.length === 0) lost++;
+  }
+  const results = await w.rollouts.listResults(run!.runId);
+  for (const ring of run!.rings) for (const ref of ring.clusters) if (!results.some((r) => r.ring === ring.ring && r.cluster === ref) && !dead.has(ref)) lost++;
+
+  // every write the fakes committed is in a record (intent before the first write, outcome after)
+  let committed = 0;
+  let recorded = 0;
+  for (const [i, c] of eks.entries()) {
+    const reqs = w.sandbox.kubeClusterFor(c.ref)!.requests.slice(kubeFrom.get(c.ref));
+    const writes = reqs.filter((r) => r.method !== 'GET' && r.status > 0 && r.status < 300).length + kubeFaults[i]!.afterCommit.filter((a) => !a.operation.startsWith('GET')).length;
+    const inRecords = (await w.store.listReconciles(c.ref, 100)).reduce((n, r) => n + r.changed.writes, 0);
+    expect(inRecords, `${c.ref}: ${writes} writes committed, ${inRecords} recorded`).toBeGreaterThanOrEqual(writes);
+    committed += writes;
+    recorded += inRecords;
+  }
+  const ecsWrites = w.sandbox.front.log.slice(frontFrom).filter((r) => r.service === 'ecs' && /^(Register|Create|Update)/.test(r.operation) && r.status >= 200 && r.status < 300).length + aws.afterCommit.filter((a) => a.service === 'ecs').length;
+  let ecsRecorded = 0;
+  for (const c of ecs) ecsRecorded += (await w.store.listReconciles(c.ref, 100)).reduce((n, r) => n + r.changed.writes, 0);
+  expect(ecsRecorded, `ECS: ${ecsWrites} writes committed, ${ecsRecorded} recorded`).toBeGreaterThanOrEqual(ecsWrites);
+  committed += ecsWrites;
+  recorded += ecsRecorded;
+
+  const kubeInjected = kubeFaults.reduce((n, f) => n + f.total, 0);
+  const kubeSeen = kubeFaults.reduce((n, f) => n + f.seen, 0);
+  const kinds2 = (f: RandomFaults[]) => (['throttle', 'server-error', 'drop', 'after-commit'] as const).map((k) => `${k} ${f.reduce((n, x) => n + x.injected[k], 0)}`).join(', ');
+  figures.push(
+    `${tag} (${Math.round(rate * 100)} % failing, ${((Date.now() - started) / 1000).toFixed(1)} s): injected AWS ${aws.total}/${aws.seen}, Kubernetes ${kubeInjected}/${kubeSeen}, Qualys ${qualys.total}/${qualys.seen} [${kinds2([aws, ...kubeFaults, qualys])}]; ` +
+      `clusters ${all.length}: converged ${converged.length}, DLQ with reason ${[...dead.keys()].filter((r) => all.includes(r)).length}; duplicates ${duplicates}; lost ${lost}; ingest DLQ ${ingest.dead.length} of ${ingest.sent}; ` +
+      `writes committed ${committed} / recorded ${recorded}; halts ${halts}`,
+  );
+  expect(duplicates).toBe(0);
+  expect(lost).toBe(0);
+  expect(aws.total).toBeGreaterThan(0);
+  expect(kubeInjected).toBeGreaterThan(0);
+  // Qualys sees tens of calls (the gates' sensor listings): at 10 % some runs draw no fault there
+  expect(qualys.seen).toBeGreaterThan(0);
+  if (rate >= 0.3) expect(qualys.total).toBeGreaterThan(0);
+}
+
+/** Why a cluster is neither converged nor in the DLQ: its inventory item and its last records. */
+async function unsettled(all: string[], dead: Map<string, string>): Promise<string> {
+  const out: string[] = [];
+  for (const ref of all) {
+    if (dead.has(ref)) continue;
+    const item = await w.store.getCluster(ref);
+    const records = (await w.store.listReconciles(ref, 5)).map((r) => `${r.outcome}: ${r.message.slice(0, 120)}`);
+    out.push(`${ref} [${item?.outcome} ${item?.sensorVersion} ${item?.nodes.covered}/${item?.nodes.total}] ${records.join(' <- ')}`);
+  }
+  return out.join(' | ');
+}
+
+describe('fault suite: enrollment and a nightly rollout with requests failing at random', () => {
+  it('10 % of AWS, Kubernetes and Qualys requests failing', async () => {
+    await scenario(0.1, 'eu-west-3', 101, V1, V2);
+  }, 240_000);
+
+  it('30 % of AWS, Kubernetes and Qualys requests failing', async () => {
+    await scenario(0.3, 'eu-central-2', 303, V2, V3);
+  }, 300_000);
+
+  it('no invocation ran longer than 60 s', () => {
+    expect(w.invocations.length).toBeGreaterThan(0);
+    expect(w.longest().ms).toBeLessThan(60_000);
+  });
+});
