@@ -1,8 +1,7 @@
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { main } from '../../shared/cli/main';
+import { runCli } from '../support/run-cli';
 import { startSandbox, type Sandbox } from '../sandbox/index';
 import { deployStackResources } from '../sandbox/stack';
 
@@ -15,16 +14,7 @@ let sandbox: Sandbox;
 let restore: () => void;
 let queueUrl: string;
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  const code = await main(argv, { stdin: new PassThrough(), stdout, stderr });
-  return { code, out, err };
-}
+const run = runCli;
 
 beforeAll(async () => {
   sandbox = await startSandbox({ motoUrl: inject('motoUrl') });

@@ -2,10 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { main } from '../../shared/cli/main';
+import { runCli } from '../support/run-cli';
 import type { PlanView } from '../../shared/cli/plan-view';
 import { DynamoDbFleetStore } from '../../shared/state/dynamodb-store';
 import type { Sandbox } from '../sandbox/index';
@@ -23,23 +22,7 @@ let table: string;
 let config: Record<string, any>;
 const dir = mkdtempSync(join(tmpdir(), 'cli-test-'));
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function run(argv: string[], opts: { tty?: boolean } = {}): Promise<Run> {
-  const stdout = new PassThrough();
-  // a terminal, as far as the CLI can tell (progress is shown only on one)
-  const stderr = Object.assign(new PassThrough(), opts.tty ? { isTTY: true, columns: 200 } : {});
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  const code = await main(argv, { stdin: new PassThrough(), stdout, stderr });
-  return { code, out, err };
-}
+const run = runCli;
 
 function configFile(name: string, patch: Record<string, unknown>): string {
   const file = join(dir, `${name}.json`);

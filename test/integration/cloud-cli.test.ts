@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { PassThrough } from 'node:stream';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { main } from '../../shared/cli/main';
+import { runCli } from '../support/run-cli';
 import { resetAwsClients } from '../../shared/platforms/aws/clients';
 import { startSandbox, type CloudSandbox } from '../sandbox/index';
 import { deployStackResources } from '../sandbox/stack';
@@ -16,16 +15,7 @@ let aks: string;
 let gke: string;
 const saved = { ...process.env };
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  const code = await main(argv, { stdin: new PassThrough(), stdout, stderr });
-  return { code, out, err };
-}
+const run = runCli;
 
 beforeAll(async () => {
   sandbox = await startSandbox({ motoUrl: inject('motoUrl'), region: 'ca-central-1', clouds: true });
