@@ -1,22 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parseCommandArgs } from '../../shared/cli/args';
 import { readmeCliSection } from '../../shared/cli/help';
-import { main } from '../../shared/cli/main';
+import { runCli } from '../support/run-cli';
 import { COMMANDS, type CommandSpec } from '../../shared/cli/spec';
 
 /** Help on every command, from the one table the parser also reads (issue 10: help, --version, documented flags and exit codes). */
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  const code = await main(argv, { stdin: new PassThrough(), stdout, stderr });
-  return { code, out, err };
-}
+const run = (...argv: string[]) => runCli(argv);
 
 const commands: readonly CommandSpec[] = COMMANDS;
 

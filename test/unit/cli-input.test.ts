@@ -1,21 +1,11 @@
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../shared/cli/main';
+import { runCli } from '../support/run-cli';
 import { parseConfig } from '../../shared/config/load';
 import { parseClusterRef } from '../../shared/domain/cluster-ref';
 import { ConfigError } from '../../shared/runtime/errors';
 
 /** Stricter input (issue 10): platform naming rules in cluster references, Qualys platforms from the table, 12-digit accounts. */
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  const code = await main(argv, { stdin: new PassThrough(), stdout, stderr });
-  return { code, out, err };
-}
+const run = (...argv: string[]) => runCli(argv);
 
 const CONFIG_ENV = ['SENSORFLEET_CONFIG', 'SENSORFLEET_CONFIG_FILE'] as const;
 let saved: Record<string, string | undefined>;
