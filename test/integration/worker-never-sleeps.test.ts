@@ -11,7 +11,7 @@ import { clusterEvent, startWorkerWorld, type WorkerWorld } from '../support/iss
  */
 let world: WorkerWorld;
 const CLUSTERS = 10;
-const DEADLINE_S = 6;
+const DEADLINE_S = 15;
 
 beforeAll(async () => {
   world = await startWorkerWorld(inject('motoUrl'), 'sa-east-1');

@@ -27,9 +27,50 @@ const LOOKBACK = 10;
 export async function registerTaskDefinitionOnce(ecs: ECSClient, input: RegisterTaskDefinitionCommandInput): Promise<{ taskDefinition: TaskDefinition; reused: boolean }> {
   const existing = await identicalActiveRevision(ecs, input);
   if (existing) return { taskDefinition: existing, reused: true };
-  const out = await ecs.send(new RegisterTaskDefinitionCommand(input));
-  if (!out.taskDefinition?.taskDefinitionArn) throw new SensorfleetError(`RegisterTaskDefinition of ${input.family} returned no ARN`);
-  return { taskDefinition: out.taskDefinition, reused: false };
+  // RegisterTaskDefinition is not idempotent: a 5xx or a dropped connection may come after the revision
+  // was made, and the SDK would send it again (a second revision). So the SDK does not retry it; we look first.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const out = await ecs.send(notRetriedBySdk(new RegisterTaskDefinitionCommand(input)));
+      if (!out.taskDefinition?.taskDefinitionArn) throw new SensorfleetError(`RegisterTaskDefinition of ${input.family} returned no ARN`);
+      return { taskDefinition: out.taskDefinition, reused: false };
+    } catch (err) {
+      if (err instanceof SensorfleetError) throw err;
+      const made = await identicalActiveRevision(ecs, input).catch(() => undefined);
+      if (made) return { taskDefinition: made, reused: true };
+      if (attempt >= REGISTER_ATTEMPTS || !mayRetry(err)) throw err;
+      await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+    }
+  }
+}
+
+const REGISTER_ATTEMPTS = 3;
+
+/** The SDK's own retry of this command is stopped: its first failure is what the caller sees (and handles). */
+function notRetriedBySdk<C extends { middlewareStack: { add: (mw: any, options: any) => void } }>(command: C): C {
+  let first: unknown;
+  command.middlewareStack.add(
+    (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
+      // not `cause`: the SDK would classify the wrapper by its cause and retry it anyway
+      if (first !== undefined) throw Object.assign(new Error(first instanceof Error ? first.message : String(first)), { name: 'NotRetriedBySdk', original: first });
+      try {
+        return await next(args);
+      } catch (err) {
+        first = err;
+        throw err;
+      }
+    },
+    // inside the SDK's retry loop (finalizeRequest, after the retry middleware): called once per attempt
+    { step: 'finalizeRequest', priority: 'low', name: 'sensorfleetNotRetriedBySdk' },
+  );
+  return command;
+}
+
+/** Throttled, a 5xx or a lost connection: a later attempt may get through. */
+function mayRetry(err: unknown): boolean {
+  const e = ((err as { original?: unknown })?.original ?? err) as { name?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  return status === undefined || status >= 500 || status === 429 || /Throttl|TooManyRequests|RequestLimitExceeded/.test(e.name ?? '');
 }
 
 async function identicalActiveRevision(ecs: ECSClient, want: RegisterTaskDefinitionCommandInput): Promise<TaskDefinition | undefined> {
