@@ -32,7 +32,7 @@ variable "web_identity_audiences" {
 }
 
 variable "forward_regions" {
-  description = "Regions of the control plane's own account with clusters: their default buses forward to the control plane's bus like a member account's."
+  description = "Other regions of the control plane's own account with clusters: their default buses forward to the control plane's bus like a member account's. Leave out the stack's own region: serverless.yml forwards it (OwnRegionForward* rules)."
   type        = list(string)
   default     = []
 }

@@ -242,7 +242,7 @@ export const COMMANDS = [
       { name: 'config', type: 'string', value: 'FILE', description: 'configuration file (YAML or JSON) handed to the function as SENSORFLEET_CONFIG; default: the environment\'s' },
     ],
     examples: [
-      { command: 'sensorfleet invoke on-aws-event --event events/aws/eventbridge-eks-createcluster.json', note: 'queues a cluster-created work item' },
+      { command: 'sensorfleet invoke on-aws-event --event events/aws/eventbridge-eks-createcluster.json --config events/sample-targets.yaml', note: 'queues a cluster-created work item (the sample\'s account is a target there)' },
       { command: 'sensorfleet invoke reconcile-worker --event events/aws/sqs-eventbridge-records.json' },
     ],
     exitCodes: [

@@ -31,10 +31,10 @@ export function inConfiguredTargets(config: SensorfleetConfig, cluster: string):
 }
 
 /**
- * AWS accounts: only the configured ones. With no targets.aws at all (a bare CLI or test setup with
- * no account list) the filter is off, as it was before member accounts existed.
+ * AWS accounts: only the configured ones. With no targets.aws at all no AWS account is a target: the
+ * ECS and EKS adapters refuse every account then, so queueing its events would only fill the DLQ.
  */
 export function acceptsAwsAccount(config: SensorfleetConfig, account: string): TargetCheck {
-  if (config.targets.aws.length === 0 || config.targets.aws.some((t) => t.accountId === account)) return { ok: true };
-  return { ok: false, reason: `account ${account} is not a configured target (targets.aws)` };
+  if (config.targets.aws.some((t) => t.accountId === account)) return { ok: true };
+  return { ok: false, reason: `account ${account} is not a configured target (${config.targets.aws.length ? 'targets.aws' : 'no targets.aws configured'})` };
 }

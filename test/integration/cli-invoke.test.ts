@@ -32,7 +32,7 @@ afterAll(async () => {
 
 describe('sensorfleet invoke', () => {
   it('runs on-aws-event on a sample from events/: its result on stdout, its logs on stderr, the work item in the queue', async () => {
-    const r = await run(['invoke', 'on-aws-event', '--event', 'events/aws/eventbridge-eks-createcluster.json']);
+    const r = await run(['invoke', 'on-aws-event', '--event', 'events/aws/eventbridge-eks-createcluster.json', '--config', 'events/sample-targets.yaml']);
     expect(r.code, r.err).toBe(0);
     expect(JSON.parse(r.out)).toEqual({ queued: 1, rejected: 0 });
     expect(r.err).toContain('"function":"on-aws-event"'); // Powertools' JSON log lines, not mixed into the result
@@ -49,7 +49,7 @@ describe('sensorfleet invoke', () => {
     try {
       const r = await run(['invoke', 'on-aws-event', '--event', 'events/aws/eventbridge-ecs-createcluster.json', '--config', 'events/../package.json']);
       expect(r.code).toBe(2); // package.json is no configuration: rejected before anything runs
-      const threw = await run(['invoke', 'on-aws-event', '--event', 'events/aws/eventbridge-ecs-createcluster.json']);
+      const threw = await run(['invoke', 'on-aws-event', '--event', 'events/aws/eventbridge-ecs-createcluster.json', '--config', 'events/sample-targets.yaml']);
       expect(threw.code).toBe(1);
       expect(threw.err).toContain('{"errorType":"Error","errorMessage":"SENSORFLEET_QUEUE_URL is not set"}');
       expect(threw.out).toBe('');

@@ -33,6 +33,8 @@ beforeAll(async () => {
     AWS_REGION: region,
     SENSORFLEET_QUEUE_URL: queueUrl,
     POWERTOOLS_METRICS_DISABLED: 'true',
+    // on-aws-event queues only events of configured target accounts: the samples' and this test's
+    SENSORFLEET_CONFIG: JSON.stringify({ targets: { aws: [{ accountId: '111122223333', regions: ['us-west-2'] }, { accountId: account, regions: [region] }] } }),
     // Powertools' documented switch to write logs through the global console, so a test can read them
     POWERTOOLS_DEV: 'true',
   });

@@ -42,6 +42,7 @@ beforeAll(async () => {
   await forwarding.addMemberAccount(MEMBER, region);
   await forwarding.addMemberAccount(MEMBER, OTHER_REGION);
   await forwarding.addMemberAccount(STRANGER, region);
+  await forwarding.addOwnRegion();
   Object.assign(process.env, {
     SENSORFLEET_QUEUE_URL: queueUrl,
     SENSORFLEET_CONFIG: JSON.stringify({ targets: { aws: [{ accountId: CONTROL, regions: [region] }, { accountId: MEMBER, regions: [region, OTHER_REGION], roleArn: `arn:aws:iam::${MEMBER}:role/sensorfleet-target` }] } }),
@@ -80,6 +81,13 @@ describe('forwarding from member accounts to the control plane bus (moto EventBr
     await forwarding.putEvent(MEMBER, OTHER_REGION, eksCreateCluster({ account: MEMBER, region: OTHER_REGION }, `eks-b-${suffix}`));
     expect(await forwarding.deliver(handler)).toBe(2);
     expect((await queued()).sort()).toEqual([`aws-eks:${MEMBER}:${region}:eks-a-${suffix}`, `aws-eks:${MEMBER}:${OTHER_REGION}:eks-b-${suffix}`]);
+  });
+
+  it("the stack's own account and region: its default bus forwards to the control plane bus (serverless.yml OwnRegionForward*), the cluster is queued", async () => {
+    await forwarding.putEvent(CONTROL, region, eksCreateCluster({ account: CONTROL, region }, `eks-own-${suffix}`));
+    await forwarding.putEvent(CONTROL, region, ecsContainerInstanceStateChange({ account: CONTROL, region }, `ecs-own-${suffix}`, `arn:aws:ecs:${region}:${CONTROL}:container-instance/ecs-own-${suffix}/0123456789abcdef`, 'i-0own'));
+    expect(await forwarding.deliver(handler)).toBe(2);
+    expect((await queued()).sort()).toEqual([`aws-ecs:${CONTROL}:${region}:ecs-own-${suffix}`, `aws-eks:${CONTROL}:${region}:eks-own-${suffix}`]);
   });
 
   it('an ECS container instance change of a member cluster is forwarded too (the cluster ARN names the account)', async () => {

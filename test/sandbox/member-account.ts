@@ -24,6 +24,11 @@ export interface AwsForwarding {
   centralBusArn: string;
   /** Forwarding rules in a member account's region (what infra/aws-member-account creates there). */
   addMemberAccount(accountId: string, region: string): Promise<void>;
+  /**
+   * The stack's own region (serverless.yml resources OwnRegionForward*): its default bus forwards to the
+   * control plane's bus with the rules serverless.yml defines (bus to bus in one account and region).
+   */
+  addOwnRegion(): Promise<void>;
   /** PutEvents of an AWS-shaped event on a member account's default bus. */
   putEvent(accountId: string, region: string, event: { source: string; 'detail-type': string; detail: Record<string, unknown>; resources?: string[] }): Promise<void>;
   /** Invokes the handler with each event that reached on-aws-event's rules; returns how many. */
@@ -73,6 +78,16 @@ export async function startAwsForwarding(o: { motoUrl: string; accountId: string
         const rule = `sensorfleet-forward-${name}`;
         await m.eb.send(new PutRuleCommand({ Name: rule, EventPattern: JSON.stringify(pattern), State: 'ENABLED', Description: 'sensorfleet: forward to the control plane bus' }));
         await m.eb.send(new PutTargetsCommand({ Rule: rule, Targets: [{ Id: 'control-plane-bus', Arn: bus.EventBusArn!, RoleArn: `arn:aws:iam::${accountId}:role/sensorfleet-event-forwarding` }] }));
+      }
+    },
+    async addOwnRegion() {
+      const resources = yml.resources.Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+      for (const [id, r] of Object.entries(resources)) {
+        if (r.Type !== 'AWS::Events::Rule' || r.Properties.EventBusName !== 'default') continue;
+        const targets = r.Properties.Targets as { Id: string; Arn: unknown }[];
+        if (targets.length !== 1 || JSON.stringify(targets[0]!.Arn) !== JSON.stringify({ 'Fn::GetAtt': ['EventBus', 'Arn'] })) throw new Error(`${id}: expected one target, the EventBus`);
+        await cp.eb.send(new PutRuleCommand({ Name: id, EventPattern: JSON.stringify(r.Properties.EventPattern), State: 'ENABLED', Description: r.Properties.Description }));
+        await cp.eb.send(new PutTargetsCommand({ Rule: id, Targets: [{ Id: targets[0]!.Id, Arn: bus.EventBusArn!, RoleArn: `arn:aws:iam::${o.accountId}:role/${id}-role` }] }));
       }
     },
     async putEvent(accountId, region, e) {

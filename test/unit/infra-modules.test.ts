@@ -79,6 +79,21 @@ describe('event forwarding (member accounts and regions -> the control plane bus
     expect(yml.resources.Resources.EventBus.Type).toBe('AWS::Events::EventBus');
   });
 
+  it("the stack's own region forwards the same patterns from its default bus to EventBus, with a role that may only put events there", () => {
+    const resources = yml.resources.Resources as Record<string, { Type: string; Properties: any }>;
+    const own = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Events::Rule' && r.Properties.EventBusName === 'default');
+    const listened = (yml.functions['on-aws-event'].events as { eventBridge?: { pattern: unknown } }[]).filter((e) => e.eventBridge).map((e) => e.eventBridge!.pattern);
+    expect(own.map(([, r]) => r.Properties.EventPattern)).toEqual(listened);
+    for (const [id, r] of own) {
+      expect(r.Properties.Targets, id).toEqual([{ Id: 'control-plane-bus', Arn: { 'Fn::GetAtt': ['EventBus', 'Arn'] }, RoleArn: { 'Fn::GetAtt': ['OwnRegionForwardingRole', 'Arn'] } }]);
+    }
+    const role = resources.OwnRegionForwardingRole!.Properties;
+    expect(role.AssumeRolePolicyDocument.Statement).toEqual([
+      { Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } },
+    ]);
+    expect(role.Policies.flatMap((p: any) => p.PolicyDocument.Statement)).toEqual([{ Effect: 'Allow', Action: 'events:PutEvents', Resource: { 'Fn::GetAtt': ['EventBus', 'Arn'] } }]);
+  });
+
   it('one rule per region and pattern on the default bus, each targeting the bus with the forwarding role', () => {
     const m = 'modules/event-forwarding';
     const rule = resource(m, 'aws_cloudwatch_event_rule', 'forward');

@@ -195,8 +195,9 @@ describe('configured targets', () => {
     expect(inConfiguredTargets(config, ref).ok).toBe(ok);
   });
 
-  it('no targets.aws at all: the account filter is off (a bare CLI or test setup)', () => {
-    expect(acceptsAwsAccount(parseConfig({}), '999988887777')).toEqual({ ok: true });
+  it('no targets.aws at all: no AWS account is a target, and events from one are dropped (the worker could not reach it)', () => {
+    expect(acceptsAwsAccount(parseConfig({}), '999988887777')).toEqual({ ok: false, reason: 'account 999988887777 is not a configured target (no targets.aws configured)' });
+    expect(inConfiguredTargets(parseConfig({}), 'aws-eks:999988887777:eu-west-1:web').ok).toBe(false);
     expect(acceptsAwsAccount(config, '999988887777')).toEqual({ ok: false, reason: 'account 999988887777 is not a configured target (targets.aws)' });
   });
 });
