@@ -8,7 +8,9 @@ import type { ClusterEvent } from '../shared/domain/cluster-event';
 import { formatClusterRef } from '../shared/domain/cluster-ref';
 import { buildAdapters } from '../shared/engine/build';
 import { discoverFleet } from '../shared/engine/discover';
-import { powertools } from '../shared/lambda/powertools';
+import { powertools, publishMetricValues } from '../shared/lambda/powertools';
+import { fleetFigures } from '../shared/report/fleet-figures';
+import { DynamoDbFleetStore } from '../shared/state/dynamodb-store';
 import { enqueueClusterEvents } from '../shared/queue/work-queue';
 import { startRolloutRun } from '../shared/rollout/start-run';
 import { DynamoDbRolloutStore } from '../shared/state/rollout-store';
@@ -24,6 +26,7 @@ const config = loadConfig();
  * item instead (drift is still fixed, at the version its ring released).
  */
 async function baseHandler(event: { id?: string } = {}) {
+  await publishFleetFigures();
   const discovery = await discoverFleet(config, buildAdapters(config));
   for (const e of discovery.errors) logger.error('discovery failed for a scope', e);
   const clusters = discovery.clusters.map(formatClusterRef);
@@ -41,7 +44,7 @@ async function baseHandler(event: { id?: string } = {}) {
     queueUrl: queueUrl(),
   });
   if (result.started) {
-    const rings = result.run.rings.map((r) => ({ ring: r.ring, name: r.name, clusters: r.clusters.length, gate: r.gate }));
+    const rings = result.run.rings.map((r) => ({ ring: r.ring, name: r.name, clusters: r.size, gate: r.gate, chunks: r.chunks }));
     metrics.addMetric('rollout_run_started', MetricUnit.Count, 1);
     logger.info('nightly run started', { runId: result.run.runId, targetVersion: result.run.targetVersion, clusters: clusters.length, rings, executionArn: result.executionArn, discoveryErrors: discoveryErrors.length });
     return { started: true, runId: result.run.runId, targetVersion: result.run.targetVersion, clusters: clusters.length, rings, executionArn: result.executionArn, discoveryErrors };
@@ -51,6 +54,14 @@ async function baseHandler(event: { id?: string } = {}) {
   logger.warn('a rollout run is still active: no new run; drift reconciles queued at released versions', { activeRun: active.runId, status: active.status, halt: active.halt?.reason, queued: queued.sent, failed: queued.failed });
   if (queued.failed.length) throw new Error(`could not queue ${queued.failed.length} drift reconcile(s): ${queued.failed.map((f) => f.reason).join('; ')}`);
   return { started: false, runId: null, activeRun: { runId: active.runId, status: active.status, ...(active.halt ? { halted: active.halt.reason } : {}) }, clusters: clusters.length, queued: queued.sent, discoveryErrors };
+}
+
+/** Fleet coverage, stuck and failed clusters, DLQ depths (the alarms' metrics); never stops the run. */
+async function publishFleetFigures(): Promise<void> {
+  const figures = await fleetFigures(new DynamoDbFleetStore(config.state.tableName), { work: process.env.SENSORFLEET_DLQ_URL, ingest: process.env.SENSORFLEET_INGEST_DLQ_URL });
+  publishMetricValues(figures.values);
+  for (const d of figures.dlq) publishMetricValues([{ name: 'dlq_depth', unit: 'Count', value: d.depth }], { queue: d.queue });
+  for (const e of figures.errors) logger.warn('fleet figure not read', { reason: e });
 }
 
 function driftItem(cluster: string, activeRun: string, eventId: string | undefined): ClusterEvent {

@@ -15,7 +15,8 @@ import { buildEngine } from '../shared/engine/build';
 import { reconcileCluster, RecordNotWrittenError } from '../shared/engine/reconcile';
 import { activeWindow } from '../shared/engine/windows';
 import { decideAfterAttempt, decideAfterError, type WorkDecision } from '../shared/engine/work-decision';
-import { powertools } from '../shared/lambda/powertools';
+import { addMetricValues, powertools } from '../shared/lambda/powertools';
+import { reconcileMetrics } from '../shared/report/metrics';
 import { reconciledLogAttributes } from '../shared/lambda/reconciled-log';
 import { awsClient } from '../shared/platforms/aws/clients';
 import { processFifoBatch, type RecordDisposition } from '../shared/queue/fifo-batch';
@@ -23,7 +24,7 @@ import { readWorkItem, RECEIVES_BEFORE_FRESH_MESSAGE, secondsUntilDue, type Work
 import { WorkItemQueue, type DeadLetterItem } from '../shared/queue/work-item-queue';
 import { errorMessage } from '../shared/runtime/errors';
 import { clusterVersion, ringRunOf } from '../shared/rollout/cluster-version';
-import { answerRing, ringAnswerOf } from '../shared/rollout/ring-answer';
+import { answerRing, ringAnswerOf, ringWindowHold } from '../shared/rollout/ring-answer';
 import { isRunMessageBody } from '../shared/rollout/run-message-body';
 import { DynamoDbRolloutStore } from '../shared/state/rollout-store';
 
@@ -124,7 +125,15 @@ function attemptFor(config: SensorfleetConfig) {
       ...(run ? { run: { id: run.id, ring: run.ring } } : {}),
     });
     metrics.addMetric(`outcome_${record.outcome}`, MetricUnit.Count, 1);
+    addMetricValues(metrics, reconcileMetrics(record));
     logger.info('reconciled', { ...reconciledLogAttributes(record, event.id), attempt: ctx.attempt, ...(record.version ? { desiredVersion: record.version.desired, versionReason: record.version.reason } : {}) });
+    if (run && window && record.outcome === 'held') {
+      // a ring's cluster in a maintenance window holds its ring: it waits for the window's end, or halts the ring (ring-answer.ts)
+      const hold = ringWindowHold({ window, now: new Date(), firstSeenAt: ctx.firstSeenAt, deadlineSeconds: config.rollout.readinessDeadlineSeconds });
+      if (hold.kind === 'wait') throw new RetryDecision({ kind: 'retry', delaySeconds: hold.delaySeconds, reason: hold.reason });
+      await answerRing(rollouts, run, event.cluster, hold.answer);
+      return Object.assign({ kind: 'done' } as WorkDecision, { answered: true });
+    }
     const decision = decideAfterAttempt(event, record, ctx.attempt, config.rollout, new Date(), ctx.firstSeenAt);
     if (decision.kind === 'retry') throw new RetryDecision(decision);
     if (!run) return decision;

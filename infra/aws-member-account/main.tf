@@ -1,7 +1,8 @@
 # A member account: the role sensorfleet assumes (only from the control plane functions' roles, with the
 # external id), the ECS task execution role that may read the activation secret, the activation secret
 # in each region with ECS clusters, the forwarding of cluster events to the control plane, and an EKS
-# access entry for the sensorfleet role on each listed EKS cluster.
+# access entry for the sensorfleet role on each listed EKS cluster (and the right to create that same entry
+# on EKS clusters created later).
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -12,6 +13,8 @@ locals {
   # the secret's ARN ends in a random 6-character suffix
   activation_secret_arns = [for r in var.ecs_regions : "arn:${local.partition}:secretsmanager:${r}:${local.account}:secret:${var.activation_secret_name}-??????"]
   eks_clusters           = { for c in var.eks_clusters : "${c.region}/${c.name}" => c }
+  # the policy sensorfleet may associate when it creates the role's entry itself: the one associated below (which says why)
+  access_policy_arn = "arn:${local.partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 }
 
 data "aws_iam_policy_document" "trust" {
@@ -83,6 +86,39 @@ data "aws_iam_policy_document" "sensorfleet" {
     sid       = "EksClusters"
     actions   = ["eks:DescribeCluster"]
     resources = ["arn:${local.partition}:eks:*:${local.account}:cluster/*"]
+  }
+  # An EKS cluster created after this apply refuses the role: sensorfleet gives the role (and no other
+  # principal) its access entry there, with the access policy below at cluster scope and no other
+  # (shared/platforms/eks/access-entry.ts; targets.aws[].eksAccessEntries: never turns it off).
+  statement {
+    sid       = "OwnEksAccessEntry"
+    actions   = ["eks:CreateAccessEntry"]
+    resources = ["arn:${local.partition}:eks:*:${local.account}:cluster/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "eks:principalArn"
+      values   = [aws_iam_role.sensorfleet.arn]
+    }
+  }
+  statement {
+    sid       = "OwnEksAccessPolicy"
+    actions   = ["eks:AssociateAccessPolicy"]
+    resources = ["arn:${local.partition}:eks:*:${local.account}:access-entry/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "eks:principalArn"
+      values   = [aws_iam_role.sensorfleet.arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "eks:policyArn"
+      values   = [local.access_policy_arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "eks:accessScope"
+      values   = ["cluster"]
+    }
   }
   statement {
     sid       = "PassTheExecutionRoleToEcsOnly"
@@ -173,7 +209,8 @@ module "forwarding" {
   tags                 = var.tags
 }
 
-# EKS: an access entry for the sensorfleet role (the identity EKS sees when the functions act through it).
+# EKS: an access entry for the sensorfleet role (the identity EKS sees when the functions act through it)
+# on each cluster that exists now; sensorfleet creates the same entry on clusters created later.
 resource "aws_eks_access_entry" "sensorfleet" {
   for_each      = local.eks_clusters
   region        = each.value.region

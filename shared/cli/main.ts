@@ -12,6 +12,7 @@ const LOADERS: Record<string, () => Promise<Command>> = {
   plan: async () => (await import('./commands/fleet-run')).planCommand,
   reconcile: async () => (await import('./commands/fleet-run')).reconcileCommand,
   status: async () => (await import('./commands/status')).statusCommand,
+  report: async () => (await import('./commands/report')).reportCommand,
   redeploy: async () => (await import('./commands/redeploy')).redeployCommand,
   'event normalize': async () => (await import('./commands/event-normalize')).eventNormalizeCommand,
   'qualys sync': async () => (await import('./commands/qualys')).qualysSyncCommand,

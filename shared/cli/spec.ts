@@ -94,14 +94,15 @@ export const COMMANDS = [
   },
   {
     name: 'reconcile',
-    summary: 'observe, plan, apply in waves, verify coverage per node; recorded',
+    summary: 'the whole fleet: start a rollout run through the rings; with --cluster, those clusters now',
     description: [
-      'Assesses every cluster once, then applies in waves of growing size (one canary, then 10%, 25%, 50% of the rest, then the remainder); a failed or stuck cluster, or a failing health gate, holds the waves after it. Each cluster is verified node by node and recorded in the fleet table.',
-      'A run that would replace the running sensor on more clusters than rollout.blastRadius allows (percent of the clusters, never fewer than minClusters) stops before changing anything (the blast-radius guard; `plan` warns when it would); clusters in a maintenance window are held. Progress (waves, rollout waits with nodes updated/total) is shown on stderr on a terminal.',
+      'Without --cluster: discovers the fleet and starts a durable rollout run, the one the nightly starts: ring by ring (rollout.rings; no ring replaces more running sensors than rollout.blastRadius allows, a larger one is split), each ring gated, on the rollout workflow (rollout.stateMachineArn or $SENSORFLEET_STATE_MACHINE_ARN: the stack\'s RolloutStateMachine; the work queue from queue.url or $SENSORFLEET_QUEUE_URL). Nothing is reconciled in this process: it prints the run id; follow it with `sensorfleet rollout status RUN`. While another run is running or halted, no run starts (exit 1, naming it).',
+      'With --cluster: assesses those clusters once, then applies in waves of growing size (one canary, then 10%, 25%, 50% of the rest, then the remainder); a failed or stuck cluster, or a failing health gate, holds the waves after it. Each cluster is verified node by node and recorded in the fleet table. A run that would replace the running sensor on more clusters than rollout.blastRadius allows (percent of the clusters, never fewer than minClusters) stops before changing anything (the blast-radius guard; `plan` warns when it would); clusters in a maintenance window are held. Progress (waves, rollout waits with nodes updated/total) is shown on stderr on a terminal.',
+      '--force runs the clusters (without --cluster: the whole fleet) in this process past the rings, the blast-radius guard and maintenance windows; every record says who forced it, and each cluster\'s release is recorded as forced so later events keep it at this version.',
     ],
     flags: [
       clusters,
-      { name: 'force', type: 'boolean', description: 'override the blast-radius guard and maintenance windows (the record says so)' },
+      { name: 'force', type: 'boolean', description: 'in this process, past the rollout rings, the blast-radius guard and maintenance windows (recorded as forced)' },
       { name: 'no-record', type: 'boolean', description: 'write no run records and no inventory to the fleet table' },
       output,
       json,
@@ -109,19 +110,30 @@ export const COMMANDS = [
       quiet,
     ],
     examples: [
+      { command: 'sensorfleet reconcile', note: 'the whole fleet, through the rings: prints the run id to follow' },
       { command: 'sensorfleet reconcile --cluster aws-ecs:111122223333:us-east-1:batch' },
-      { command: 'sensorfleet reconcile --force', note: 'the whole fleet, past the blast-radius guard' },
+      { command: 'sensorfleet reconcile --force', note: 'the whole fleet now, in this process, past the rings and the blast-radius guard' },
     ],
-    exitCodes: RUN_EXIT,
+    exitCodes: [
+      { code: 0, meaning: 'without --cluster: the rollout run started; with it: every cluster reached is converged, in sync or skipped by its tag' },
+      { code: 1, meaning: 'another rollout run is running or halted, a cluster failed, is stuck or was not found, a wave was held, discovery of a scope failed, or no cluster was found' },
+      { code: 2, meaning: 'usage or configuration error (whole fleet: no rollout workflow or work queue configured)' },
+    ],
   },
   {
     name: 'status',
-    summary: 'fleet inventory; with --cluster, that cluster\'s recent reconciles',
+    summary: 'the fleet table: versions, ring, coverage, drift and problems per cluster; with --cluster, its recent reconciles',
     description: [
-      'Reads the fleet table: per cluster its platform, sensor version, nodes covered/total, last outcome and detail. With --cluster, the nodes that are not covered and the last ten reconciles (trigger, reason, outcome, writes).',
+      'Reads the fleet table: per cluster its platform, scope (AWS account, Azure subscription, GCP project), location/name, desired and running sensor version, ring in the active (else the last) rollout run ("(waiting)" until the ring is released), nodes covered/total, drift (what the last reconcile found different: "runs 1.34.1-0", "3 corrected", "2 to apply", "1 not ours"), last reconcile, last change (the last reconcile that wrote) and the problem, if any. Filters combine (each repeatable: any of its values); --json/-o yaml print the same rows as documents.',
+      'With --cluster, the nodes that are not covered and the last ten reconciles (trigger, reason, outcome, writes).',
     ],
     flags: [
       { name: 'cluster', type: 'string', value: 'REF', description: 'one cluster, with its uncovered nodes and recent reconciles' },
+      { name: 'platform', type: 'string', value: 'PLATFORM', multiple: true, description: 'only this platform: aws-ecs, aws-eks, azure-aks, gcp-gke, or a cloud (aws, azure, gcp)' },
+      { name: 'scope', type: 'string', value: 'ID', multiple: true, description: 'only this AWS account, Azure subscription or GCP project' },
+      { name: 'status', type: 'string', value: 'STATUS', multiple: true, description: 'only clusters whose last outcome is STATUS (in-sync, converged, degraded, held, stuck, failed, …), or "problem" / "ok"' },
+      { name: 'ring', type: 'string', value: 'RING', multiple: true, description: 'only clusters in this ring (number or name, e.g. 0 or canary) of the active or last rollout run' },
+      { name: 'sort', type: 'string', value: 'COLUMN', choices: ['cluster', 'platform', 'scope', 'desired', 'running', 'ring', 'nodes', 'coverage', 'drift', 'status', 'last-reconcile', 'last-change', 'problem'], default: 'cluster', description: 'sort by this column (coverage: lowest first; times: newest first; problem and drift: affected first)' },
       { name: 'check-in', type: 'boolean', description: "also ask Qualys (CS API) whether each node's sensor checked in at the desired version" },
       output,
       json,
@@ -130,12 +142,36 @@ export const COMMANDS = [
     ],
     examples: [
       { command: 'sensorfleet status' },
+      { command: 'sensorfleet status --status problem --sort coverage', note: 'what needs attention, least covered first' },
+      { command: 'sensorfleet status --platform aws --ring canary --json' },
       { command: 'sensorfleet status --check-in', note: 'inventory plus Qualys check-in per node' },
       { command: 'sensorfleet status --cluster aws-eks:111122223333:eu-west-1:payments' },
     ],
     exitCodes: [
       { code: 0, meaning: 'printed' },
       { code: 1, meaning: 'no record of the cluster, or the fleet table or Qualys could not be read' },
+      { code: 2, meaning: 'usage or configuration error' },
+    ],
+  },
+  {
+    name: 'report',
+    summary: "a rollout run's report: JSON and a self-contained HTML page",
+    description: [
+      'Builds the report of a rollout run from the fleet table (the worker writes the same report when a run halts or finishes: to S3 in a deployment, $SENSORFLEET_REPORTS_BUCKET): coverage by platform and by ring (an inline SVG chart), the rings and their gates, the run\'s timeline (its history and the reconciles made while it was open) and the clusters and nodes that need attention, with their reasons. Writes DIR/runs/RUN/STATUS.json and .html and prints their paths; with --json prints the report instead. The page loads nothing from anywhere (no script, font, style or image outside it).',
+    ],
+    positionals: [{ name: 'RUN', description: 'the run id; default the active run, else the last one' }],
+    flags: [
+      { name: 'dir', type: 'string', value: 'DIR', default: 'sensorfleet-reports', description: 'where to write the two files' },
+      json,
+      config,
+    ],
+    examples: [
+      { command: 'sensorfleet report run-20261201-3f9a1c2b7d40' },
+      { command: 'sensorfleet report --json', note: 'the active or last run, as JSON on stdout' },
+    ],
+    exitCodes: [
+      { code: 0, meaning: 'written (or printed)' },
+      { code: 1, meaning: 'no such run, no run at all, or the fleet table could not be read' },
       { code: 2, meaning: 'usage or configuration error' },
     ],
   },

@@ -155,8 +155,15 @@ export const rolloutSchema = z.strictObject({
         .default([25, 100])
         .refine((s) => s.every((v, i) => i === 0 || v > s[i - 1]!) && s.at(-1) === 100, 'cumulative shares in percent, increasing, the last one 100'),
       maxRestarts: z.number().int().min(0).default(3),
+      /**
+       * Clusters per chunk of a ring (shared/rollout/run-limits.ts): each chunk is one fleet-table item and
+       * one child execution of the workflow's Distributed Map; 100 keeps both far inside AWS's limits at 10,000 clusters.
+       */
+      chunkSize: z.number().int().min(1).max(500).default(100),
     })
-    .default({ canary: [], shares: [25, 100], maxRestarts: 3 }),
+    .default({ canary: [], shares: [25, 100], maxRestarts: 3, chunkSize: 100 }),
+  /** The rollout workflow (serverless.yml RolloutStateMachine) `sensorfleet reconcile` starts runs on; else env SENSORFLEET_STATE_MACHINE_ARN. */
+  stateMachineArn: z.string().min(1).optional(),
 })
   .superRefine((r, ctx) => {
     if (r.blastRadius && r.blastRadiusPercent !== undefined) {

@@ -32,12 +32,17 @@ export interface BlastRadiusVerdict {
 export function blastRadius(plans: (ClusterPlan | undefined)[], limit: BlastRadiusLimit): BlastRadiusVerdict {
   const clusters = plans.length;
   const changing = plans.filter((p) => p !== undefined && changesRunningSensor(p)).length;
-  const allowed = Math.max(Math.floor((clusters * limit.percent) / 100), limit.minClusters);
+  const allowed = allowedChanges(clusters, limit);
   const held = changing > allowed;
   const share = clusters === 0 ? 0 : Math.round((changing / clusters) * 100);
   const floor = `${limit.minClusters} cluster${limit.minClusters === 1 ? '' : 's'}`;
   const reason = `would change the running sensor on ${changing} of ${clusters} clusters (${share}%), ${held ? 'above' : 'within'} the ${limit.percent}% limit ${held ? 'and' : 'or'} the floor of ${floor}`;
   return { clusters, changing, allowed, limit, held, reason };
+}
+
+/** The most running sensors a run (or a ring of a ring run) of `clusters` clusters may replace without --force. */
+export function allowedChanges(clusters: number, limit: BlastRadiusLimit): number {
+  return Math.max(Math.floor((clusters * limit.percent) / 100), limit.minClusters);
 }
 
 /** The plan replaces a sensor that runs now: pods of a new template, tasks of a new revision, a restart. */

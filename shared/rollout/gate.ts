@@ -37,6 +37,8 @@ export interface GateResult {
   reason: string;
   /** For 'wait': when the workflow asks again (its Wait state reads it). */
   waitSeconds: number;
+  /** For 'pass': what was looked at (a ring's verdict sums its chunks'). */
+  counts?: { clusters: number; nodes: number };
 }
 
 /**
@@ -77,8 +79,12 @@ export function gateVerdict(g: GateInput): GateResult {
     if (waited >= g.deadlineSeconds) return { verdict: 'fail', reason: `not healthy after ${waited} s (gate deadline ${g.deadlineSeconds} s): ${pending.join(' | ')}`, waitSeconds: 0 };
     return { verdict: 'wait', reason: pending.join(' | '), waitSeconds: Math.max(1, Math.ceil(g.pollSeconds)) };
   }
-  const checked = g.checkIn ? `, every sensor checked in to Qualys at ${g.target}` : '';
-  return { verdict: 'pass', reason: `${clusters} cluster(s), ${nodes} node(s): every node runs ${g.target}, no sensor restarted more than ${g.maxRestarts} times${checked}`, waitSeconds: 0 };
+  return { verdict: 'pass', reason: passReason({ clusters, nodes }, g.target, g.maxRestarts, Boolean(g.checkIn)), waitSeconds: 0, counts: { clusters, nodes } };
+}
+
+export function passReason(counts: { clusters: number; nodes: number }, target: string, maxRestarts: number, checkIn: boolean): string {
+  const checked = checkIn ? `, every sensor checked in to Qualys at ${target}` : '';
+  return `${counts.clusters} cluster(s), ${counts.nodes} node(s): every node runs ${target}, no sensor restarted more than ${maxRestarts} times${checked}`;
 }
 
 /**
@@ -88,7 +94,8 @@ export function gateVerdict(g: GateInput): GateResult {
  */
 export async function evaluateRingGate(o: {
   config: SensorfleetConfig;
-  ring: RingPlan;
+  /** The clusters to look at (a ring, or one chunk of it). */
+  ring: Pick<RingPlan, 'clusters'>;
   target: string;
   startedAt: string;
   now: Date;

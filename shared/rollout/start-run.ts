@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { SensorfleetConfig } from '../config/schema';
-import type { RunRecord } from '../state/rollout-records';
+import type { RingChunk, RunRecord } from '../state/rollout-records';
 import type { DynamoDbRolloutStore } from '../state/rollout-store';
+import { allowedChanges } from '../engine/blast-radius';
 import { RunInProgressError } from './errors';
 import { planRings } from './rings';
+import { chunksOf, runInputOf, runRingOf, type RunInput } from './run-limits';
 import { startExecution } from './start-execution';
 
 export interface StartRunOptions {
@@ -23,15 +25,11 @@ export type StartRunResult =
   /** Another run is running or halted: nothing was started (one run at a time). */
   | { started: false; active: RunRecord };
 
-/** The execution's input (the state machine in serverless.yml reads exactly this). */
-export interface RunInput {
-  runId: string;
-  queueUrl: string;
-  rings: { ring: number; name: string; gate: boolean; clusters: string[] }[];
-}
+export type { RunInput };
 
 /**
- * A durable fleet run (DESIGN §3): the run record and its rings in the fleet table, then the Step
+ * A durable fleet run (DESIGN §3): the rings' members as chunk items, the run record (ring sizes and
+ * chunk counts only: run-limits.ts says why and what fits), then the Step
  * Functions execution that hands each ring's clusters to the FIFO queue and waits for their answers
  * and the ring's gate. Nothing is reconciled here. The run id follows from the trigger's event id, so
  * a retried invocation (EventBridge schedules retry) finds its own run and starts the same execution
@@ -46,23 +44,11 @@ export async function startRolloutRun(o: StartRunOptions): Promise<StartRunResul
     if (existing.status !== 'running') return { started: false, active: existing };
     run = existing;
   } else {
-    const [releases, baseline] = await Promise.all([o.store.listReleases(), o.store.getBaseline()]);
-    const released = new Map(releases.map((r) => [r.cluster, r.version]));
-    const target = o.config.sensor.version;
-    const at = now.toISOString();
-    run = {
-      runId,
-      status: 'running',
-      targetVersion: target,
-      ...(baseline ? { baselineVersion: baseline.version } : {}),
-      trigger: o.trigger,
-      startedAt: at,
-      updatedAt: at,
-      rings: planRings(o.clusters, (c) => released.get(c), target, o.config.rollout.rings),
-      gates: {},
-      gateStarted: {},
-      history: [{ at, event: `started by ${o.trigger.source}${o.trigger.requestedBy ? ` (${o.trigger.requestedBy})` : ''}: ${o.clusters.length} cluster(s) to ${target}` }],
-    };
+    const [releases, baseline, running] = await Promise.all([o.store.listReleases(), o.store.getBaseline(), o.store.runningVersions()]);
+    const planned = planRun({ runId, config: o.config, clusters: o.clusters, trigger: o.trigger, now, released: new Map(releases.map((r) => [r.cluster, r.version])), running, ...(baseline ? { baseline: baseline.version } : {}) });
+    // before the run record: a run that exists has every chunk its workflow will read
+    await o.store.putChunks(planned.chunks);
+    run = planned.run;
     try {
       await o.store.createRun(run);
     } catch (err) {
@@ -72,7 +58,7 @@ export async function startRolloutRun(o: StartRunOptions): Promise<StartRunResul
       run = active;
     }
   }
-  const input: RunInput = { runId, queueUrl: o.queueUrl, rings: run.rings.map(({ ring, name, gate, clusters }) => ({ ring, name, gate, clusters })) };
+  const input: RunInput = runInputOf(runId, o.queueUrl, o.store.tableName, run.rings);
   let executionArn: string;
   try {
     executionArn = await startExecution(o.stateMachineArn, runId, input);
@@ -82,6 +68,50 @@ export async function startRolloutRun(o: StartRunOptions): Promise<StartRunResul
   }
   await o.store.setExecution(runId, executionArn);
   return { started: true, run: { ...run, executionArn }, executionArn };
+}
+
+/**
+ * Pure: the run record and its chunk items. Rings from the planner, bounded by the blast-radius
+ * guard: no ring replaces more running sensors (the inventory's version, not the target) than
+ * rollout.blastRadius allows for a run of this size; a larger one is split into consecutive gated
+ * rings, and the run's history says so.
+ */
+export function planRun(o: {
+  runId: string;
+  config: SensorfleetConfig;
+  clusters: string[];
+  trigger: RunRecord['trigger'];
+  now: Date;
+  released: ReadonlyMap<string, string>;
+  running: ReadonlyMap<string, string>;
+  baseline?: string;
+}): { run: RunRecord; chunks: RingChunk[] } {
+  const target = o.config.sensor.version;
+  const at = o.now.toISOString();
+  const chunkSize = o.config.rollout.rings.chunkSize;
+  const limit = o.config.rollout.blastRadius;
+  const allowed = allowedChanges(new Set(o.clusters).size, limit);
+  const replaces = (c: string) => o.running.has(c) && o.running.get(c) !== target;
+  const plan = planRings(o.clusters, (c) => o.released.get(c), target, o.config.rollout.rings, { allowed, replaces });
+  const split = plan.filter((r) => /\(1\/\d+\)$/.test(r.name)).map((r) => `ring "${r.name.replace(/ \(1\/(\d+)\)$/, '" split in $1')}`);
+  const chunks = plan.flatMap((r) => chunksOf(r.clusters, chunkSize).map((clusters, chunk) => ({ runId: o.runId, ring: r.ring, chunk, clusters })));
+  const run: RunRecord = {
+    runId: o.runId,
+    status: 'running',
+    targetVersion: target,
+    ...(o.baseline ? { baselineVersion: o.baseline } : {}),
+    trigger: o.trigger,
+    startedAt: at,
+    updatedAt: at,
+    rings: plan.map((r) => runRingOf(r, chunkSize)),
+    gates: {},
+    resumes: 0,
+    history: [
+      { at, event: `started by ${o.trigger.source}${o.trigger.requestedBy ? ` (${o.trigger.requestedBy})` : ''}: ${o.clusters.length} cluster(s) to ${target}` },
+      ...(split.length ? [{ at, event: `blast-radius guard (${limit.percent}%, never fewer than ${limit.minClusters}): at most ${allowed} running sensor(s) replaced per ring; ${split.join(', ')}` }] : []),
+    ],
+  };
+  return { run, chunks };
 }
 
 /** run-<UTC date>-<hash of the trigger>: readable, sortable, and the same for a retried trigger. Valid as an execution name (80 chars, no spaces). */

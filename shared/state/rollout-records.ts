@@ -17,6 +17,42 @@ export interface RingPlan {
   clusters: string[];
 }
 
+/**
+ * A ring as the run record keeps it: its size and how many chunks hold its members (the members are
+ * chunk items of their own, RUN#<id> CHUNK#<ring>#<chunk>: a 10,000-cluster run does not fit one item).
+ */
+export interface RunRing {
+  ring: number;
+  name: string;
+  gate: boolean;
+  /** Clusters in the ring. */
+  size: number;
+  /** Chunk items holding them (each at most rollout.rings.chunkSize clusters). */
+  chunks: number;
+}
+
+/** One chunk of a ring's members (one child execution of the workflow's Distributed Map hands them out). */
+export interface RingChunk {
+  runId: string;
+  ring: number;
+  chunk: number;
+  clusters: string[];
+}
+
+/** The gate of one chunk of a ring, in this pass of the ring (a resume starts a new pass). */
+export interface ChunkGate extends GateState {
+  runId: string;
+  ring: number;
+  chunk: number;
+  /** When this pass first asked the chunk's gate: its deadline counts from here. */
+  startedAt: string;
+  /** The run's resume count when startedAt was set; an older pass's gate starts over. */
+  pass: number;
+  /** On a pass: what the gate saw (summed into the ring's verdict). */
+  clusters?: number;
+  nodes?: number;
+}
+
 export type GateVerdict = 'pass' | 'wait' | 'fail';
 
 export interface GateState {
@@ -36,15 +72,15 @@ export interface RunRecord {
   startedAt: string;
   updatedAt: string;
   finishedAt?: string;
-  rings: RingPlan[];
+  rings: RunRing[];
   /** The Step Functions execution that orchestrates the rings. */
   executionArn?: string;
   /** While halted: the ring that failed, why, and the task token resume/abort answer. */
   halt?: { ring: number; reason: string; at: string; taskToken: string };
-  /** Latest gate verdict per ring (key: ring number). */
+  /** The ring's gate verdict once it is known (pass: every chunk passed; fail: the chunk that failed), key: ring number. Each chunk's own gate is a ChunkGate item. */
   gates: Record<string, GateState>;
-  /** When each ring's gate was first asked (key: ring number); its check-in deadline counts from here. */
-  gateStarted: Record<string, string>;
+  /** How often the run was resumed: a ring's gates start over in each pass (ChunkGate.pass). */
+  resumes?: number;
   /** Why the run ended, when it did not succeed. */
   endReason?: string;
   /** What happened, in order, one line each (ring passed, halted, resumed by, aborted by). */

@@ -2,11 +2,15 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { awsClient } from '../platforms/aws/clients';
 import { RunInProgressError, RunNotFoundError, RunNotHaltedError } from '../rollout/errors';
-import { FINISHED_RUN, type BaselineRecord, type GateState, type ReleaseRecord, type RingClusterResult, type RunRecord, type RunStatus } from './rollout-records';
+import pLimit from 'p-limit';
+import { bounded, MAX_EVENT_CHARS } from '../rollout/run-limits';
+import { FINISHED_RUN, type BaselineRecord, type ChunkGate, type GateState, type ReleaseRecord, type RingChunk, type RingClusterResult, type RunRecord, type RunStatus } from './rollout-records';
 
 /**
  * Rollout state in the fleet table (same single-table layout as dynamodb-store.ts):
  *   run        pk=RUN#<id>      sk=RUN                       gsi1pk=RUN      gsi1sk=<startedAt>#<id>
+ *   chunk      pk=RUN#<id>      sk=CHUNK#<ring>#<chunk>      a ring's members, at most rollout.rings.chunkSize (numbers not padded)
+ *   chunk gate pk=RUN#<id>      sk=GATE#<ring>#<chunk>       that chunk's gate in the ring's current pass
  *   result     pk=RUN#<id>      sk=RESULT#<ring>#<cluster>
  *   release    pk=CLUSTER#<ref> sk=RELEASE                   gsi1pk=RELEASE  gsi1sk=<ref>
  *   active     pk=ROLLOUT       sk=ACTIVE    the one run that may release rings now
@@ -40,6 +44,17 @@ export class DynamoDbRolloutStore {
     return out;
   }
 
+  /** The sensor version each cluster of the inventory runs now (dynamodb-store.ts writes the inventory). */
+  async runningVersions(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const pages = paginateQuery(
+      { client: this.doc },
+      { TableName: this.tableName, IndexName: 'byKind', KeyConditionExpression: 'gsi1pk = :k', ExpressionAttributeValues: { ':k': 'INVENTORY' }, ProjectionExpression: 'gsi1sk, sensorVersion' },
+    );
+    for await (const page of pages) for (const item of page.Items ?? []) if (typeof item.sensorVersion === 'string') out.set(String(item.gsi1sk), item.sensorVersion);
+    return out;
+  }
+
   async getBaseline(): Promise<BaselineRecord | undefined> {
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: 'ROLLOUT', sk: 'BASELINE' } }));
     return out.Item ? strip<BaselineRecord>(out.Item) : undefined;
@@ -58,7 +73,7 @@ export class DynamoDbRolloutStore {
       await this.doc.send(
         new TransactWriteCommand({
           TransactItems: [
-            { Put: { TableName: this.tableName, Item: { pk: `RUN#${run.runId}`, sk: 'RUN', gsi1pk: 'RUN', gsi1sk: `${run.startedAt}#${run.runId}`, ...run }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            { Put: { TableName: this.tableName, Item: runItem(run), ConditionExpression: 'attribute_not_exists(pk)' } },
             {
               Put: {
                 TableName: this.tableName,
@@ -102,47 +117,88 @@ export class DynamoDbRolloutStore {
   }
 
   async recordResult(r: RingClusterResult): Promise<void> {
-    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { pk: `RUN#${r.runId}`, sk: `RESULT#${String(r.ring).padStart(3, '0')}#${r.cluster}`, ...r } }));
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { pk: `RUN#${r.runId}`, sk: `RESULT#${ringKey(r.ring)}#${r.cluster}`, ...r, message: bounded(r.message) } }));
   }
 
-  async listResults(runId: string): Promise<RingClusterResult[]> {
-    const out: RingClusterResult[] = [];
-    const pages = paginateQuery(
-      { client: this.doc },
-      { TableName: this.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)', ExpressionAttributeValues: { ':pk': `RUN#${runId}`, ':sk': 'RESULT#' }, ConsistentRead: true },
-    );
-    for await (const page of pages) for (const item of page.Items ?? []) out.push(strip(item));
-    return out;
+  /** Every cluster's result, or one ring's. */
+  async listResults(runId: string, ring?: number): Promise<RingClusterResult[]> {
+    return this.queryRun<RingClusterResult>(runId, ring === undefined ? 'RESULT#' : `RESULT#${ringKey(ring)}#`);
   }
 
-  /** When the ring's gate was first asked in this pass of the ring (set once; cleared by a resume). */
-  async gateStartedAt(runId: string, ring: number, now: string): Promise<string> {
-    const out = await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: `RUN#${runId}`, sk: 'RUN' },
-        UpdateExpression: 'SET gateStarted.#r = if_not_exists(gateStarted.#r, :now)',
-        ExpressionAttributeNames: { '#r': String(ring) },
-        ExpressionAttributeValues: { ':now': now },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return String(out.Attributes?.gateStarted?.[String(ring)] ?? now);
+  /** A ring's members, written before the run record (so a run that exists has every chunk). */
+  async putChunks(chunks: RingChunk[]): Promise<void> {
+    const limit = pLimit(16);
+    await Promise.all(chunks.map((c) => limit(() => this.doc.send(new PutCommand({ TableName: this.tableName, Item: chunkItem(c) })))));
+  }
+
+  async getChunk(runId: string, ring: number, chunk: number): Promise<RingChunk | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: `RUN#${runId}`, sk: chunkKey('CHUNK', ring, chunk) }, ConsistentRead: true }));
+    return out.Item ? strip<RingChunk>(out.Item) : undefined;
+  }
+
+  /** Every member of a ring, in chunk order. */
+  async listRingClusters(runId: string, ring: number): Promise<string[]> {
+    return (await this.queryRun<RingChunk>(runId, `CHUNK#${ring}#`)).sort((a, b) => a.chunk - b.chunk).flatMap((c) => c.clusters);
+  }
+
+  /**
+   * When this pass of the ring first asked the chunk's gate: set on the first ask of a pass (a resume
+   * starts a new pass, run.resumes), read back on the later ones.
+   */
+  async chunkGateStartedAt(runId: string, ring: number, chunk: number, pass: number, now: string): Promise<string> {
+    const Key = { pk: `RUN#${runId}`, sk: chunkKey('GATE', ring, chunk) };
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key,
+          UpdateExpression: 'SET startedAt = :now, #p = :pass, runId = :run, ring = :ring, chunk = :chunk, verdict = :wait, reason = :why, #at = :now',
+          ConditionExpression: 'attribute_not_exists(pk) OR #p < :pass',
+          ExpressionAttributeNames: { '#p': 'pass', '#at': 'at' },
+          ExpressionAttributeValues: { ':now': now, ':pass': pass, ':run': runId, ':ring': ring, ':chunk': chunk, ':wait': 'wait', ':why': 'first look' },
+        }),
+      );
+      return now;
+    } catch (err) {
+      if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
+      const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
+      return String(out.Item?.startedAt ?? now);
+    }
+  }
+
+  async putChunkGate(g: ChunkGate): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { pk: `RUN#${g.runId}`, sk: chunkKey('GATE', g.ring, g.chunk), ...g, reason: bounded(g.reason) } }));
+  }
+
+  async listChunkGates(runId: string, ring: number): Promise<ChunkGate[]> {
+    return this.queryRun<ChunkGate>(runId, `GATE#${ring}#`);
   }
 
   async recordGate(runId: string, ring: number, gate: GateState, event?: string): Promise<void> {
-    await this.update(runId, `SET gates.#r = :g${event ? ', history = list_append(history, :h)' : ''}`, { ':g': gate, ...(event ? { ':h': [{ at: gate.at, event }] } : {}) }, { '#r': String(ring) });
+    const g = { ...gate, reason: bounded(gate.reason) };
+    await this.update(runId, `SET gates.#r = :g${event ? ', history = list_append(history, :h)' : ''}`, { ':g': g, ...(event ? { ':h': [{ at: gate.at, event: bounded(event, MAX_EVENT_CHARS) }] } : {}) }, { '#r': String(ring) });
   }
 
   async appendHistory(runId: string, at: string, event: string): Promise<void> {
-    await this.update(runId, 'SET history = list_append(history, :h)', { ':h': [{ at, event }] });
+    await this.update(runId, 'SET history = list_append(history, :h)', { ':h': [{ at, event: bounded(event, MAX_EVENT_CHARS) }] });
+  }
+
+  private async queryRun<T>(runId: string, prefix: string): Promise<T[]> {
+    const out: T[] = [];
+    const pages = paginateQuery(
+      { client: this.doc },
+      { TableName: this.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)', ExpressionAttributeValues: { ':pk': `RUN#${runId}`, ':sk': prefix }, ConsistentRead: true },
+    );
+    for await (const page of pages) for (const item of page.Items ?? []) out.push(strip(item));
+    return out;
   }
 
   /**
    * running -> halted with the reason and the token resume/abort will answer (again halted: the newer
    * token wins). False when the run has ended meanwhile (an abort, a second delivery after it finished).
    */
-  async halt(runId: string, halt: NonNullable<RunRecord['halt']>): Promise<boolean> {
+  async halt(runId: string, given: NonNullable<RunRecord['halt']>): Promise<boolean> {
+    const halt = { ...given, reason: bounded(given.reason) };
     try {
       await this.doc.send(
         new UpdateCommand({
@@ -151,7 +207,7 @@ export class DynamoDbRolloutStore {
           UpdateExpression: 'SET #s = :halted, updatedAt = :at, halt = :halt, history = list_append(history, :h)',
           ConditionExpression: '#s IN (:running, :halted)',
           ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':halted': 'halted', ':running': 'running', ':at': halt.at, ':halt': halt, ':h': [{ at: halt.at, event: `halted in ring ${halt.ring}: ${halt.reason}` }] },
+          ExpressionAttributeValues: { ':halted': 'halted', ':running': 'running', ':at': halt.at, ':halt': halt, ':h': [{ at: halt.at, event: bounded(`halted in ring ${halt.ring}: ${halt.reason}`, MAX_EVENT_CHARS) }] },
         }),
       );
       return true;
@@ -168,7 +224,8 @@ export class DynamoDbRolloutStore {
   async claimHalt(runId: string, next: 'running' | 'aborted', at: string, event: string): Promise<RunRecord> {
     const before = await this.requireRun(runId);
     if (before.status !== 'halted' || !before.halt) throw new RunNotHaltedError(runId, before.status);
-    const clearGate = next === 'running' ? `REMOVE gateStarted.#r, gates.#r` : '';
+    // a resume runs the ring again: its verdict is cleared and its chunks' gates start a new pass
+    const clearGate = next === 'running' ? `REMOVE gates.#r ADD resumes :one` : '';
     try {
       await this.doc.send(
         new TransactWriteCommand({
@@ -180,7 +237,7 @@ export class DynamoDbRolloutStore {
                 UpdateExpression: `SET #s = :next, updatedAt = :at, history = list_append(history, :h)${next === 'aborted' ? ', finishedAt = :at, endReason = :why' : ''} ${clearGate}`.trim(),
                 ConditionExpression: '#s = :halted AND halt.taskToken = :token',
                 ExpressionAttributeNames: { '#s': 'status', ...(next === 'running' ? { '#r': String(before.halt.ring) } : {}) },
-                ExpressionAttributeValues: { ':next': next, ':at': at, ':h': [{ at, event }], ':halted': 'halted', ':token': before.halt.taskToken, ...(next === 'aborted' ? { ':why': event } : {}) },
+                ExpressionAttributeValues: { ':next': next, ':at': at, ':h': [{ at, event }], ':halted': 'halted', ':token': before.halt.taskToken, ...(next === 'aborted' ? { ':why': event } : { ':one': 1 }) },
               },
             },
             ...(next === 'aborted' ? [this.activePointer(runId, 'aborted')] : []),
@@ -268,6 +325,25 @@ export class DynamoDbRolloutStore {
       }),
     );
   }
+}
+
+/** The run's item as written (pure: test/unit/run-limits.test.ts sizes it). */
+export function runItem(run: RunRecord): Record<string, unknown> {
+  return { pk: `RUN#${run.runId}`, sk: 'RUN', gsi1pk: 'RUN', gsi1sk: `${run.startedAt}#${run.runId}`, ...run };
+}
+
+/** A chunk's item as written; the workflow's ReadChunk reads `clusters` (a list of strings). */
+export function chunkItem(c: RingChunk): Record<string, unknown> {
+  return { pk: `RUN#${c.runId}`, sk: chunkKey('CHUNK', c.ring, c.chunk), ...c };
+}
+
+function ringKey(ring: number): string {
+  return String(ring).padStart(3, '0');
+}
+
+/** Not padded: the workflow builds the chunk's key with States.Format (serverless.yml ReadChunk). */
+function chunkKey(kind: 'CHUNK' | 'GATE', ring: number, chunk: number): string {
+  return `${kind}#${ring}#${chunk}`;
 }
 
 function strip<T>(item: Record<string, unknown>): T {

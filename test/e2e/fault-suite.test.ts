@@ -128,7 +128,8 @@ async function scenario(rate: number, region: string, seed: number, from: string
       ingest.sent++;
       await invokeAsync(() => w.onAwsEvent(e), e, ingest);
     }
-    await w.pump(() => settledAt(enrolled), 120_000).catch(async (err) => {
+    // generous: on a loaded 2-core CI machine, retries with backoff under 30 % faults take minutes
+    await w.pump(() => settledAt(enrolled), 240_000).catch(async (err) => {
       throw new Error(`${(err as Error).message}; not settled: ${await unsettled(all, dead)}`);
     });
 
@@ -207,7 +208,7 @@ async function scenario(rate: number, region: string, seed: number, from: string
     if (!records.some((r) => r.trigger.kind === 'cluster-created') && !dead.has(ref) && ingest.dead.length === 0) lost++;
   }
   const results = await w.rollouts.listResults(run!.runId);
-  for (const ring of run!.rings) for (const ref of ring.clusters) if (!results.some((r) => r.ring === ring.ring && r.cluster === ref) && !dead.has(ref)) lost++;
+  for (const ring of run!.rings) for (const ref of await w.rollouts.listRingClusters(run!.runId, ring.ring)) if (!results.some((r) => r.ring === ring.ring && r.cluster === ref) && !dead.has(ref)) lost++;
 
   // every write the fakes committed is in a record (intent before the first write, outcome after)
   let committed = 0;
@@ -259,11 +260,11 @@ async function unsettled(all: string[], dead: Map<string, string>): Promise<stri
 describe('fault suite: enrollment and a nightly rollout with requests failing at random', () => {
   it('10 % of AWS, Kubernetes and Qualys requests failing', async () => {
     await scenario(0.1, 'eu-west-3', 101, V1, V2);
-  }, 300_000);
+  }, 420_000);
 
   it('30 % of AWS, Kubernetes and Qualys requests failing', async () => {
     await scenario(0.3, 'eu-central-2', 303, V2, V3);
-  }, 420_000);
+  }, 540_000);
 
   it('no invocation ran longer than 60 s', () => {
     expect(w.invocations.length).toBeGreaterThan(0);

@@ -37,6 +37,8 @@ const config = (version: string) => ({
     retryBackoffSeconds: 1,
     checkInGate: { enabled: true, deadlineSeconds: 30, pollSeconds: 1 },
     rings: { canary: ['*:ro-canary-*'], shares: [100], maxRestarts: 2 },
+    // ring 1 replaces 3 running sensors: a floor of 3 lets it go whole (test/unit/run-rings-guard.test.ts splits it)
+    blastRadius: { percent: 25, minClusters: 3 },
   },
 });
 
@@ -98,8 +100,8 @@ describe('a version bump rolls through two rings with the gate; node events do n
     await w.configure(config(V2));
     const started = await w.nightly();
     expect(started.rings).toEqual([
-      { ring: 0, name: 'canary', clusters: 1, gate: true },
-      { ring: 1, name: '100%', clusters: 3, gate: true },
+      { ring: 0, name: 'canary', clusters: 1, gate: true, chunks: 1 },
+      { ring: 1, name: '100%', clusters: 3, gate: true, chunks: 1 },
     ]);
     const web = others[0]!;
     const webName = web.split(':')[3]!;

@@ -169,8 +169,10 @@ describe('sensorfleet sandbox, used from another shell with only its exports', (
     expect(rollout.out).toContain('daemon set "qualys-container-sensor" successfully rolled out');
     const status = await sensorfleet('status');
     expect(status.code, status.err).toBe(0);
-    expect(status.out).toMatch(new RegExp(`${refs.web}\\s+aws-eks\\s+\\S+\\s+3/3\\s+converged`));
-    expect(status.out).toMatch(new RegExp(`${refs.ecs}\\s+aws-ecs\\s+\\S+\\s+3/3\\s+converged`));
+    // PLATFORM SCOPE CLUSTER(location/name) DESIRED RUNNING RING NODES STATUS …
+    const row = (ref: string) => new RegExp(`${ref.split(':')[0]}\\s+${ref.split(':')[1]}\\s+${ref.split(':')[2]}/${ref.split(':')[3]}\\s+\\S+\\s+\\S+\\s+-\\s+3/3\\s+converged`);
+    expect(status.out).toMatch(row(refs.web));
+    expect(status.out).toMatch(row(refs.ecs));
     const events = await kubectl('--context', 'web-eks', 'get', 'events', '-n', 'qualys-sensor', '--field-selector', 'reason=SuccessfulCreate');
     expect(events.out).toMatch(/Normal\s+SuccessfulCreate\s+daemonset\/qualys-container-sensor\s+Created pod: qualys-container-sensor-/);
   });

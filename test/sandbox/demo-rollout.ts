@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { renderRun } from '../../shared/cli/commands/rollout';
@@ -6,7 +10,7 @@ import { answerHalt } from '../../shared/rollout/control';
 import { DynamoDbFleetStore } from '../../shared/state/dynamodb-store';
 import type { RunRecord } from '../../shared/state/rollout-records';
 import { DynamoDbRolloutStore } from '../../shared/state/rollout-store';
-import { importBundledHandler } from '../support/bundle';
+import { bundleFunction, type FunctionBundle } from '../support/bundle';
 import { eksUpdateNodegroupConfig } from './event-factory';
 import type { Sandbox } from './index';
 import { lambdaContext, SqsEventSourceMapping, type DrainResult, type SqsHandler } from './lambda-runner';
@@ -31,12 +35,24 @@ export interface RolloutDemoContext {
   log: (line: string) => void;
   /** Where the step's clusters live (default eu-north-1); the control plane stays in the sandbox's region. */
   region?: string;
+  /** Where the worker writes the runs' reports (SENSORFLEET_REPORTS_DIR); default a new directory under the OS tmp dir. */
+  reportsDir?: string;
+}
+
+/** One run report the worker wrote (when the run halted or finished). */
+export interface WrittenRunReport {
+  runId: string;
+  status: string;
+  json: string;
+  html: string;
 }
 
 export interface RolloutDemoReport {
   ok: boolean;
   checks: { name: string; ok: boolean; detail: string }[];
   runs: { runId: string; status: string; targetVersion: string; halt?: string }[];
+  /** Every report written, in order; the last is the final report of the last run. */
+  reports: WrittenRunReport[];
   longestInvocationMs: number;
   durationMs: number;
 }
@@ -45,7 +61,7 @@ const V1 = '1.34.1-0';
 const V2 = '1.35.0-0';
 const V3 = '1.36.0-0';
 const IMAGE = 'qualys/qcs-sensor';
-const ENV = ['SENSORFLEET_TABLE', 'SENSORFLEET_QUEUE_URL', 'SENSORFLEET_DLQ_URL', 'SENSORFLEET_STATE_MACHINE_ARN', 'SENSORFLEET_CONFIG', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_DISABLED'] as const;
+const ENV = ['SENSORFLEET_TABLE', 'SENSORFLEET_QUEUE_URL', 'SENSORFLEET_DLQ_URL', 'SENSORFLEET_STATE_MACHINE_ARN', 'SENSORFLEET_CONFIG', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_DISABLED', 'SENSORFLEET_REPORTS_DIR'] as const;
 
 export async function rolloutDemoStep(ctx: RolloutDemoContext): Promise<RolloutDemoReport> {
   const t0 = Date.now();
@@ -63,6 +79,8 @@ export async function rolloutDemoStep(ctx: RolloutDemoContext): Promise<RolloutD
   const rollouts = new DynamoDbRolloutStore(table, home);
   const sqs = new SQSClient({ region: home, endpoint: sandbox.motoUrl, credentials: sandbox.aws.credentials });
   const checks: RolloutDemoReport['checks'] = [];
+  const reportsDir = ctx.reportsDir ?? mkdtempSync(join(tmpdir(), 'sensorfleet-reports-'));
+  const reports: WrittenRunReport[] = [];
   const runs: RolloutDemoReport['runs'] = [];
   let longest = 0;
   const check = (name: string, ok: boolean, detail: string) => {
@@ -82,16 +100,19 @@ export async function rolloutDemoStep(ctx: RolloutDemoContext): Promise<RolloutD
       SENSORFLEET_STATE_MACHINE_ARN: stateMachineArn,
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
+      SENSORFLEET_REPORTS_DIR: reportsDir,
+      // blastRadius: 25 % of this 3-cluster fleet, but never fewer than 2 clusters at once: the ring after
+      // the canary goes as one (with the default floor of 1 the planner would split it in two)
       SENSORFLEET_CONFIG: JSON.stringify({
         sensor: { version },
         targets: { aws: [{ accountId: sandbox.aws.accountId, regions: [region] }] },
-        rollout: { deadlineSeconds: 40, pollSeconds: 1, readinessPollSeconds: 1, maxAttempts: 3, retryBackoffSeconds: 1, checkInGate: { enabled: true, deadlineSeconds: 30, pollSeconds: 1 }, rings: { canary: ['*:demo-canary'], shares: [100], maxRestarts: 2 } },
+        rollout: { deadlineSeconds: 40, pollSeconds: 1, readinessPollSeconds: 1, maxAttempts: 3, retryBackoffSeconds: 1, checkInGate: { enabled: true, deadlineSeconds: 30, pollSeconds: 1 }, rings: { canary: ['*:demo-canary'], shares: [100], maxRestarts: 2 }, blastRadius: { percent: 25, minClusters: 2 } },
         qualys: { baseUrl: q.qualys.baseUrl, auth: q.qualys.auth, retry: q.qualys.retry },
       }),
     });
-    nightly = await importBundledHandler('functions/nightly.ts');
-    onAwsEvent = await importBundledHandler('functions/on-aws-event.ts');
-    const worker = await importBundledHandler<SqsHandler>('functions/reconcile-worker.ts');
+    nightly = await freshBundledHandler('functions/nightly.ts');
+    onAwsEvent = await freshBundledHandler('functions/on-aws-event.ts');
+    const worker = await freshBundledHandler<SqsHandler>('functions/reconcile-worker.ts');
     const timed: SqsHandler = async (e, c) => {
       const s = performance.now();
       try {
@@ -127,6 +148,10 @@ export async function rolloutDemoStep(ctx: RolloutDemoContext): Promise<RolloutD
     const run = (await rollouts.getRun(runId))!;
     runs.push({ runId, status: run.status, targetVersion: run.targetVersion, ...(run.halt ? { halt: run.halt.reason } : {}) });
     for (const line of renderRun(run, await rollouts.listResults(runId)).split('\n')) log(`    ${line}`);
+    const written = { runId, status: run.status, json: join(reportsDir, 'runs', runId, `${run.status}.json`), html: join(reportsDir, 'runs', runId, `${run.status}.html`) };
+    const there = existsSync(written.json) && existsSync(written.html);
+    if (there) reports.push(written);
+    check(`the ${run.status} run's report was written`, there, there ? written.html : `missing ${written.html}`);
   };
 
   try {
@@ -182,5 +207,19 @@ export async function rolloutDemoStep(ctx: RolloutDemoContext): Promise<RolloutD
     }
     sqs.destroy();
   }
-  return { ok: checks.length > 0 && checks.every((c) => c.ok), checks, runs, longestInvocationMs: Math.round(longest), durationMs: Date.now() - t0 };
+  return { ok: checks.length > 0 && checks.every((c) => c.ok), checks, runs, reports, longestInvocationMs: Math.round(longest), durationMs: Date.now() - t0 };
+}
+
+const bundles = new Map<string, Promise<FunctionBundle>>();
+
+/**
+ * The bundled handler as a new module instance (it reads its configuration once, at first use): built
+ * once per process, copied to a new directory for each instance (a build takes seconds, a copy none).
+ */
+async function freshBundledHandler<T = any>(entry: string): Promise<T> {
+  if (!bundles.has(entry)) bundles.set(entry, bundleFunction(entry, mkdtempSync(join(tmpdir(), 'sensorfleet-bundle-'))));
+  const bundle = await bundles.get(entry)!;
+  const copy = mkdtempSync(join(tmpdir(), 'sensorfleet-bundle-'));
+  cpSync(bundle.root, copy, { recursive: true });
+  return ((await import(pathToFileURL(join(copy, bundle.entry)).href)) as { handler: T }).handler;
 }

@@ -27,6 +27,8 @@ import { startEventGridSandbox } from './eventgrid/index';
 import { startFunctionUrl, type UrlHandler } from './function-url';
 import { startAwsForwarding } from './member-account';
 import { startPubSubSandbox } from './pubsub/index';
+import { rolloutDemoStep, type RolloutDemoReport } from './demo-rollout';
+import { join } from 'node:path';
 
 export interface DemoStep {
   name: string;
@@ -56,16 +58,20 @@ export interface DemoReport {
   clusters: FleetRow[];
   steps: DemoStep[];
   qualys: DemoQualys;
+  /** Version rollouts in rings (issue 7): the checks the step made, its runs and the reports they wrote. */
+  rollout: RolloutDemoReport;
+  /** The last run's final report (files; every report is in rollout.reports). */
+  report: { json: string; html: string } | null;
   wallTimeMs: number;
 }
 
 const SENSOR_VERSION = '1.34.1-0';
 
-export async function runDemo(opts: { log: (line: string) => void }): Promise<DemoReport> {
+export async function runDemo(opts: { log: (line: string) => void; reportsDir?: string }): Promise<DemoReport> {
   const started = Date.now();
   const log = opts.log;
   log('starting the sandbox: moto_server, AWS front, ECS scheduler simulator, Kubernetes API server, Azure Resource Manager + Entra ID, GKE API + Google STS/IAM …');
-  const sandbox = await startSandbox({ clouds: true });
+  const sandbox = await startSandbox({ clouds: true, stepFunctions: true });
   const restoreEnv = sandbox.useAwsEnv();
   const savedEnv = { ...process.env };
   let stopQualys: (() => Promise<void>) | undefined;
@@ -259,6 +265,10 @@ export async function runDemo(opts: { log: (line: string) => void }): Promise<De
     };
     const staleGone = stale.every((sensor) => !qualys.fake.sensors.has(sensor.uuid));
 
+    const rollout = await rolloutDemoStep({ sandbox, stack, qualys, log, reportsDir: opts.reportsDir ?? join(process.cwd(), '.sandbox', 'reports') });
+    const last = rollout.reports.at(-1);
+    if (last) log(`\nrun reports (JSON + self-contained HTML): ${rollout.reports.map((r) => `${r.runId} ${r.status}`).join(', ')}\n  ${last.html}`);
+
     const clusters = await fleetRows(store);
     const converged = [ecsA, ecsB, eksA, eksB, aksEntra, aksLocal, gkeStd, eksMember].every((c) => {
       const row = clusters.find((r) => r.cluster === c.ref);
@@ -274,10 +284,11 @@ export async function runDemo(opts: { log: (line: string) => void }): Promise<De
       staleGone &&
       qualysReport.nonUnknownDeleteAttempts === 0 &&
       qualysReport.secondSyncWrites === 0 &&
+      rollout.ok &&
       first.errors.length === 0 &&
       second.errors.length === 0;
-    log(`\n${ok ? 'fleet converged; the second reconcile and the second Qualys sync wrote nothing' : 'demo did NOT converge'} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-    return { ok, clusters, steps, qualys: qualysReport, wallTimeMs: Date.now() - started };
+    log(`\n${ok ? 'fleet converged; the second reconcile and the second Qualys sync wrote nothing; the rollout went through two rings, halted on a failed gate and finished after the resume' : 'demo did NOT converge'} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    return { ok, clusters, steps, qualys: qualysReport, rollout, report: last ? { json: last.json, html: last.html } : null, wallTimeMs: Date.now() - started };
   } finally {
     await stopEventPaths?.();
     await stopQualys?.();

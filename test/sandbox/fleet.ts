@@ -5,6 +5,7 @@ import { CreateSecretCommand, DescribeSecretCommand } from '@aws-sdk/client-secr
 import { formatClusterRef, parseClusterRef } from '../../shared/domain/cluster-ref';
 import type { EcsSchedulerSimulator } from './aws/ecs-scheduler';
 import { eksTokenAuthenticator } from './aws/eks-token';
+import type { ClusterAccessOptions } from './aws/eks-access';
 import type { AwsFront } from './aws/front';
 import type { MotoClients } from './aws/moto-clients';
 import type { ClusterOptions, FakeKubeApiServer, FakeKubeCluster, NodeSpec } from './kube';
@@ -24,7 +25,12 @@ export interface Fleet {
   createEcsCluster(o: { name: string; accountId?: string; region?: string; instances: number | EcsInstanceSpec[]; tags?: Record<string, string> }): Promise<{ ref: string; arn: string }>;
   /** EC2 RunInstances + RegisterContainerInstance (instanceIdentityDocument), like an ASG launch. Returns container instance ARNs. */
   addEcsInstances(ref: string, count: number | EcsInstanceSpec[]): Promise<string[]>;
-  createEksCluster(o: { name: string; accountId?: string; region?: string; nodes: NodeSpec[]; tags?: Record<string, string>; creatingForMs?: number }): Promise<{ ref: string; arn: string }>;
+  /**
+   * Without `access`, the cluster admits every identity of its account (a cluster the platform team already
+   * gave sensorfleet's role access, infra/aws-member-account `eks_clusters`); with it, EKS's rule: its creator
+   * (a caller ARN) if bootstrapped, and principals with an access entry and policy (test/sandbox/aws/eks-access.ts).
+   */
+  createEksCluster(o: { name: string; accountId?: string; region?: string; nodes: NodeSpec[]; tags?: Record<string, string>; creatingForMs?: number; access?: EksClusterAccess }): Promise<{ ref: string; arn: string }>;
   /** Adds nodes to the virtual cluster and scales the nodegroup (UpdateNodegroupConfig) to match. */
   addEksNodes(ref: string, nodes: NodeSpec[]): Promise<void>;
   /** Secrets Manager secret `sensorfleet/qualys-activation` holding JSON {activationId, customerId}. */
@@ -36,6 +42,8 @@ export interface Fleet {
   /** Called for each Kubernetes cluster from now on (e.g. one made by hand gets its local endpoint); returns unsubscribe. */
   onKubeCluster(fn: (ref: string, cluster: FakeKubeCluster) => void): () => void;
 }
+
+export type EksClusterAccess = Omit<ClusterAccessOptions, 'accountWide'> & { creator: string };
 
 export const ACTIVATION_SECRET_ID = 'sensorfleet/qualys-activation';
 /** Sandbox-only ids (not real Qualys credentials); the Qualys fake accepts them. */
@@ -66,7 +74,7 @@ export function createFleet(d: FleetDeps): Fleet {
     for (const fn of [...kubeListeners]) fn(ref, kube);
   };
   const eksKubeOptions = (ref: string, name: string, account: string) => ({
-    authenticate: eksTokenAuthenticator({ clusterName: name, accountId: account, motoUrl: d.motoUrl, ledger: d.front.ledger }),
+    authenticate: eksTokenAuthenticator({ clusterName: name, accountId: account, motoUrl: d.motoUrl, ledger: d.front.ledger, authorize: (arn) => d.front.eksAccess.admits(account, parseClusterRef(ref).location, name, arn) }),
     onPodReady: (pod: any, node: NodeSpec) => d.sensors.emit('started', sensorOfPod('aws-eks', ref, pod, node)),
     onPodGone: (pod: any, node: NodeSpec) => d.sensors.emit('stopped', sensorOfPod('aws-eks', ref, pod, node)),
   });
@@ -120,6 +128,7 @@ export function createFleet(d: FleetDeps): Fleet {
       const eks = d.moto.eks(account, region);
       const ref = formatClusterRef({ platform: 'aws-eks', scope: account, location: region, name: o.name });
       if (o.creatingForMs) d.front.setEksStatus(account, region, o.name, 'CREATING');
+      d.front.eksAccess.register(account, region, o.name, o.access ?? { accountWide: true });
       building.add(ref);
       const out = await eks.send(
         new CreateEksClusterCommand({

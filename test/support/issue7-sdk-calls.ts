@@ -21,6 +21,7 @@ const SERVICE_PREFIX: Record<string, string> = {
   '@aws-sdk/lib-dynamodb': 'dynamodb',
   '@aws-sdk/client-ec2': 'ec2',
   '@aws-sdk/client-ecs': 'ecs',
+  '@aws-sdk/client-s3': 's3',
   '@aws-sdk/client-eks': 'eks',
   '@aws-sdk/client-eventbridge': 'events',
   '@aws-sdk/client-secrets-manager': 'secretsmanager',

@@ -138,8 +138,8 @@ describe('aws-control-plane', () => {
 describe('aws-member-account', () => {
   const m = 'aws-member-account';
   /** What the functions call in a target account: their serverless.yml actions, less what only the control plane account has. */
-  // the stack's own queues, table, logs, workflows and the calls that reach other accounts or clouds
-  const CONTROL_PLANE_ONLY = /^(logs|sqs|dynamodb|states|lambda|events):|^sts:(AssumeRole|GetWebIdentityToken)$/;
+  // the stack's own queues, table, logs, workflows, run reports (its bucket) and the calls that reach other accounts or clouds
+  const CONTROL_PLANE_ONLY = /^(logs|sqs|dynamodb|states|lambda|events):|^sts:(AssumeRole|GetWebIdentityToken)$|^s3:PutObject$/;
   const viaTargetRole = ['on-aws-event', 'reconcile-worker', 'nightly', 'redeploy'];
 
   it('the sensorfleet role holds exactly the actions the functions call through it', () => {

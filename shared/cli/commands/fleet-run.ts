@@ -1,7 +1,7 @@
-import { describeScope, parseClusterRef } from '../../domain/cluster-ref';
+import { describeScope, formatClusterRef, parseClusterRef, type ClusterRef } from '../../domain/cluster-ref';
 import { runFleet, type FleetRunReport, type WaveGate } from '../../engine/run-fleet';
 import { CallCounter, countCalls } from '../../runtime/call-log';
-import type { ReconcileRecord } from '../../state/records';
+import type { ReconcileRecord, ReconcileTrigger } from '../../state/records';
 import { runCommand, type ParsedValues } from '../args';
 import { colourEnabled, palette } from '../colour';
 import { describeError, isUsageLike } from '../errors';
@@ -42,10 +42,16 @@ async function plan(values: ParsedValues<ReturnType<typeof commandSpec<'plan'>>>
   return failed ? PLAN_EXIT.failed : view.summary.clustersToChange > 0 ? PLAN_EXIT.changes : PLAN_EXIT.nothing;
 }
 
-/** `reconcile`: observe, plan, apply in waves, verify, record. */
+/**
+ * `reconcile`: with --cluster, those clusters now (observe, plan, apply, verify, record). Without it,
+ * the whole fleet goes through the rings: a durable rollout run on the workflow, as the nightly starts
+ * one (rollout-run.ts); `--force` is the explicit bypass, in this process, recorded as forced.
+ */
 export function reconcileCommand(args: string[], io: CliIo): Promise<number> {
   return runCommand(commandSpec('reconcile'), args, io, async ({ values }) => {
-    const run = await fleetRun('reconcile', values, io, { dryRun: false, forceRun: values.force, record: !values['no-record'] });
+    if (values.cluster.length === 0 && !values.force) return (await import('./rollout-run')).startFleetRun(values, io);
+    const forced = values.force ? await forcedRun(values) : undefined;
+    const run = await fleetRun('reconcile', values, io, { dryRun: false, forceRun: values.force, record: !values['no-record'], ...(forced ? { trigger: forced } : {}) });
     if ('exit' in run) return run.exit;
     const { report, targets } = run;
     const format = outputFormat(values);
@@ -72,7 +78,7 @@ async function fleetRun(
   mode: 'plan' | 'reconcile',
   values: RunValues,
   io: CliIo,
-  options: { dryRun: boolean; forceRun: boolean; record?: boolean },
+  options: { dryRun: boolean; forceRun: boolean; record?: boolean; trigger?: ReconcileTrigger },
 ): Promise<{ report: FleetRunReport; targets: Targets; cli: CliConfig; calls: CallCounter } | { exit: number }> {
   // every call of the command, discovery and the secret included (the report counts the clusters' own)
   const calls = new CallCounter();
@@ -84,7 +90,7 @@ async function fleetRunCounted(
   mode: 'plan' | 'reconcile',
   values: RunValues,
   io: CliIo,
-  options: { dryRun: boolean; forceRun: boolean; record?: boolean },
+  options: { dryRun: boolean; forceRun: boolean; record?: boolean; trigger?: ReconcileTrigger },
 ): Promise<{ report: FleetRunReport; targets: Targets; cli: CliConfig } | { exit: number }> {
   warmUp(values.cluster.map(parseClusterRef));
   const cli = await cliConfig(values.config);
@@ -100,12 +106,13 @@ async function fleetRunCounted(
     return { exit: EXIT.failed };
   }
   const deps = await cliEngine(cli.config, targets.clusters, adapters, { record: options.record ?? false, preconnect: options.dryRun });
+  if (options.trigger?.requestedBy && options.record) await recordForcedReleases(cli, targets.clusters, options.trigger);
   const report = await withProgress(progress, () =>
     runFleet(deps, {
       clusters: targets.clusters,
       dryRun: options.dryRun,
       forceRun: options.forceRun,
-      trigger: { kind: 'reconcile-requested', source: `cli:${mode}` },
+      trigger: options.trigger ?? { kind: 'reconcile-requested', source: `cli:${mode}` },
       ...(cli.config.rollout.checkInGate.enabled && !options.dryRun ? { waveGate: lazyCheckInGate(cli) } : {}),
       onProgress: fleetProgress(progress, mode),
     }),
@@ -116,6 +123,26 @@ async function fleetRunCounted(
     }
   }
   return { report, targets, cli };
+}
+
+/** --force: who forced the run and why, in every record's trigger. */
+async function forcedRun(values: { cluster: string[] }): Promise<ReconcileTrigger> {
+  const { userInfo } = await import('node:os');
+  const by = process.env.SENSORFLEET_USER ?? userInfo().username;
+  const what = values.cluster.length ? 'these clusters' : 'the whole fleet';
+  return { kind: 'reconcile-requested', source: 'cli:reconcile --force', requestedBy: by, reason: `forced: sensorfleet reconcile --force ran ${what} in one process, past the rollout rings, the blast-radius guard and maintenance windows` };
+}
+
+/**
+ * A forced run installs the configured version past the rings: each cluster's release says so before
+ * the first write, so later paths (events, nightly, redeploys) keep it there instead of the baseline.
+ */
+async function recordForcedReleases(cli: CliConfig, clusters: ClusterRef[], trigger: ReconcileTrigger): Promise<void> {
+  const { DynamoDbRolloutStore } = await import('../../state/rollout-store');
+  const store = new DynamoDbRolloutStore(cli.config.state.tableName);
+  const at = new Date().toISOString();
+  const forced = { by: trigger.requestedBy ?? 'unknown', reason: 'sensorfleet reconcile --force' };
+  await Promise.all(clusters.map((c) => store.putRelease({ cluster: formatClusterRef(c), version: cli.config.sensor.version, releasedAt: at, forced })));
 }
 
 function isNotFound(r: ReconcileRecord): boolean {

@@ -73,8 +73,8 @@ export function renderRun(run: RunRecord, results: RingClusterResult[]): string 
     const mine = results.filter((r) => r.ring === ring.ring);
     const failed = mine.filter((r) => !r.ok);
     const gate = run.gates[String(ring.ring)];
-    const state = failed.length > 0 ? 'failed' : mine.length === 0 ? 'not released' : mine.length < ring.clusters.length ? `${mine.length}/${ring.clusters.length} answered` : 'released';
-    return [String(ring.ring), ring.name, String(ring.clusters.length), state, ring.gate ? (gate ? `${gate.verdict}: ${gate.reason}` : 'not asked yet') : 'none'];
+    const state = failed.length > 0 ? 'failed' : mine.length === 0 ? 'not released' : mine.length < ring.size ? `${mine.length}/${ring.size} answered` : 'released';
+    return [String(ring.ring), ring.name, `${ring.size}${ring.chunks > 1 ? ` in ${ring.chunks} chunks` : ''}`, state, ring.gate ? (gate ? `${gate.verdict}: ${gate.reason}` : 'not asked yet') : 'none'];
   });
   lines.push('', renderTable(['RING', 'NAME', 'CLUSTERS', 'STATE', 'GATE'], rows));
   const problems = results.filter((r) => !r.ok);

@@ -1,14 +1,17 @@
 import { parseClusterRef } from '../../domain/cluster-ref';
 import { runCommand } from '../args';
 import { namedStore } from '../named-store';
-import { renderFleet, rowFromInventory } from '../fleet-view';
+import pLimit from 'p-limit';
+import { filterStatusRows, renderFleet, renderStatus, rowFromInventory, sortStatusRows, statusRow, type StatusRow, type StatusSortColumn } from '../fleet-view';
+import type { ReconcileRecord } from '../../state/records';
+import type { FleetStore } from '../../state/store';
 import { EXIT, println, type CliIo } from '../io';
 import { cliConfig } from '../load-config';
 import { outputFormat, printDocument } from '../output';
 import { pageProgress, progressOn } from '../progress';
 import { commandSpec } from '../spec';
 
-/** `status`: the fleet inventory; with --cluster its recent reconciles; with --check-in each node's Qualys check-in. */
+/** `status`: the fleet table (filtered, sorted); with --cluster its recent reconciles; with --check-in each node's Qualys check-in. */
 export function statusCommand(args: string[], io: CliIo): Promise<number> {
   return runCommand(commandSpec('status'), args, io, async ({ values }) => {
     if (values.cluster) parseClusterRef(values.cluster);
@@ -32,7 +35,17 @@ export function statusCommand(args: string[], io: CliIo): Promise<number> {
       }
       return EXIT.ok;
     }
-    const items = (await store.listClusters()).sort((a, b) => a.cluster.localeCompare(b.cluster));
+    const inventory = await store.listClusters();
+    const [reconciles, rings] = await Promise.all([recentReconciles(store, inventory.map((i) => i.cluster)), ringsOfRun(config.state.tableName)]);
+    const rows = sortStatusRows(
+      filterStatusRows(
+        inventory.map((i) => statusRow(i, { reconciles: reconciles.get(i.cluster) ?? [], ring: rings.get(i.cluster) ?? null })),
+        { platform: values.platform, scope: values.scope, status: values.status, ring: values.ring },
+      ),
+      values.sort as StatusSortColumn,
+    );
+    const shown = new Set(rows.map((r) => r.cluster));
+    const items = inventory.filter((i) => shown.has(i.cluster));
     let checkIn;
     if (values['check-in']) {
       const progress = progressOn(io.stderr, { quiet: values.quiet });
@@ -47,10 +60,11 @@ export function statusCommand(args: string[], io: CliIo): Promise<number> {
         progress.clear();
       }
     }
-    if (format !== 'table') await printDocument(io.stdout, format, checkIn ? { clusters: items, checkIn } : items);
+    if (format !== 'table') await printDocument(io.stdout, format, checkIn ? { clusters: rows, checkIn } : rows);
     else {
-      println(io.stdout, renderFleet(items.map(rowFromInventory)));
-      if (items.length === 0) println(io.stdout, `(no cluster recorded in ${config.state.tableName} yet: run sensorfleet reconcile)`);
+      println(io.stdout, renderStatus(rows));
+      if (inventory.length === 0) println(io.stdout, `(no cluster recorded in ${config.state.tableName} yet: run sensorfleet reconcile)`);
+      else if (rows.length === 0) println(io.stdout, `(none of the ${inventory.length} clusters matches the filters)`);
       if (checkIn) {
         println(io.stdout, '\nQualys check-in (sensor checked in at the desired version):');
         for (const c of checkIn) {
@@ -65,4 +79,32 @@ export function statusCommand(args: string[], io: CliIo): Promise<number> {
     }
     return EXIT.ok;
   });
+}
+
+/** Recent records per cluster (last change, drift): one query each, a few at a time. */
+const RECENT_RECONCILES = 20;
+
+async function recentReconciles(store: FleetStore, clusters: string[]): Promise<Map<string, ReconcileRecord[]>> {
+  const limit = pLimit(8);
+  const out = new Map<string, ReconcileRecord[]>();
+  await Promise.all(clusters.map((c) => limit(async () => out.set(c, await store.listReconciles(c, RECENT_RECONCILES)))));
+  return out;
+}
+
+/** Each cluster's ring in the active run, else the last run (none: no ring column). */
+async function ringsOfRun(tableName: string): Promise<Map<string, NonNullable<StatusRow['ring']>>> {
+  const [{ DynamoDbRolloutStore }, { ringMembers }] = await Promise.all([import('../../state/rollout-store'), import('../../report/publish')]);
+  const rollouts = new DynamoDbRolloutStore(tableName);
+  const run = (await rollouts.activeRun()) ?? (await rollouts.listRuns(1))[0];
+  const out = new Map<string, NonNullable<StatusRow['ring']>>();
+  if (!run) return out;
+  const [members, releases] = await Promise.all([ringMembers(rollouts, run), rollouts.listReleases()]);
+  const releasedBy = new Map(releases.map((r) => [r.cluster, r]));
+  for (const ring of run.rings) {
+    for (const cluster of members.get(ring.ring) ?? []) {
+      const release = releasedBy.get(cluster);
+      out.set(cluster, { run: run.runId, runStatus: run.status, ring: ring.ring, name: ring.name, released: release?.runId === run.runId && release.version === run.targetVersion });
+    }
+  }
+  return out;
 }

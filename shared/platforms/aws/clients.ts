@@ -23,8 +23,9 @@ const CONNECT_TIMEOUT_MS = 3_000;
 const clients = new Map<string, unknown>();
 const roleCredentials = new Map<string, AwsCredentialIdentityProvider>();
 
-export function awsClient<C extends { middlewareStack: any }>(Ctor: ClientCtor<C>, access: AwsAccess): C {
-  const key = `${Ctor.name}|${access.region}|${access.roleArn ?? ''}`;
+/** `options`: client settings of one service (e.g. S3's forcePathStyle), part of the cache key. */
+export function awsClient<C extends { middlewareStack: any }>(Ctor: ClientCtor<C>, access: AwsAccess, options: Record<string, unknown> = {}): C {
+  const key = `${Ctor.name}|${access.region}|${access.roleArn ?? ''}|${JSON.stringify(options)}`;
   const cached = clients.get(key) as C | undefined;
   if (cached) return cached;
   const client = new Ctor({
@@ -33,6 +34,7 @@ export function awsClient<C extends { middlewareStack: any }>(Ctor: ClientCtor<C
     retryMode: 'standard',
     requestHandler: new NodeHttpHandler({ connectionTimeout: CONNECT_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS }),
     ...(access.roleArn ? { credentials: assumedRoleCredentials(access) } : {}),
+    ...options,
   });
   countEveryAttempt(client);
   clients.set(key, client);

@@ -11,6 +11,12 @@ export const awsTargetSchema = z.strictObject({
   roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'an IAM role ARN arn:aws:iam::<12 digits>:role/<name>').optional(),
   externalId: z.string().optional(),
   platforms: z.array(z.enum(['aws-ecs', 'aws-eks'])).default(['aws-ecs', 'aws-eks']),
+  /**
+   * An EKS cluster that refuses sensorfleet's role (created later than the Terraform listed it): 'create'
+   * gives the role an access entry with AmazonEKSClusterAdminPolicy there; 'never' leaves it to a human.
+   * Absent means 'create' (optional rather than defaulted, so targets built in code need not name it).
+   */
+  eksAccessEntries: z.enum(['create', 'never']).optional(),
 });
 export type AwsTarget = z.infer<typeof awsTargetSchema>;
 

@@ -3,6 +3,7 @@
  * (observe/plan/apply/verify are the same for AKS and GKE). The Kubernetes client trusts only the
  * cluster CA EKS reports (certificateAuthority.data) and authenticates with an aws-iam-authenticator
  * token signed by the same credentials as the EKS client (the target account's assumed role).
+ * A cluster that refuses that identity gets an access entry for it (access-entry.ts) and comes back later.
  */
 import { DescribeClusterCommand, EKSClient, ListClustersCommand, type Cluster } from '@aws-sdk/client-eks';
 import type { AwsTarget } from '../../config/schema';
@@ -13,12 +14,15 @@ import { KubeClient } from '../kubernetes/client';
 import { kubernetesOperations, type KubeHandle } from '../kubernetes/lifecycle';
 import type { KubeAction, KubeObserved } from '../kubernetes/plan';
 import type { ConnectedCluster, DiscoveryScope, PlatformAdapter } from '../types';
+import { grantOurAccess, isIdentityRefused, type EksAccessContext } from './access-entry';
 import { ClusterDeletingError, ClusterFailedError } from './errors';
 import { eksBearerToken, EKS_TOKEN_EXPIRES_SECONDS } from './token';
 
 export interface EksHandle extends KubeHandle {
   endpoint: string;
   version?: string;
+  /** What granting our role access needs if the API server refuses it. */
+  access: EksAccessContext;
 }
 
 export type EksAdapter = PlatformAdapter<EksHandle, KubeObserved, KubeAction>;
@@ -27,9 +31,13 @@ export type EksAdapter = PlatformAdapter<EksHandle, KubeObserved, KubeAction>;
 const TOKEN_REUSE_MS = (EKS_TOKEN_EXPIRES_SECONDS / 2) * 1000;
 
 export function createEksAdapter(options: { targets: AwsTarget[] }): EksAdapter {
-  const clientFor = (account: string, region: string): EKSClient => {
+  const targetFor = (account: string): AwsTarget => {
     const target = options.targets.find((t) => t.accountId === account);
     if (!target) throw new ConfigError(`AWS account ${account} is not a configured target (targets.aws); EKS clusters there are not managed`);
+    return target;
+  };
+  const clientFor = (account: string, region: string): EKSClient => {
+    const target = targetFor(account);
     return awsClient(EKSClient, { region, roleArn: target.roleArn, externalId: target.externalId });
   };
   const kube = kubernetesOperations<EksHandle>();
@@ -80,15 +88,33 @@ export function createEksAdapter(options: { targets: AwsTarget[] }): EksAdapter 
         return cached.token;
       };
       const client = new KubeClient({ server: endpoint!, caPem: Buffer.from(caData!, 'base64').toString('utf8'), token, unauthorizedHint: 'check the cluster access entry for the sensorfleet role' });
+      const authenticationMode = cluster.accessConfig?.authenticationMode;
+      const access: EksAccessContext = {
+        cluster: id,
+        clusterName: ref.name,
+        clusterStatus: status,
+        region,
+        target: targetFor(ref.scope),
+        ...(cluster.arn ? { clusterArn: cluster.arn } : {}),
+        ...(authenticationMode ? { authenticationMode } : {}),
+      };
       return {
         ref,
         status,
         tags: { ...(cluster.tags ?? {}) },
-        handle: { kube: client, endpoint: endpoint!, ...(cluster.version ? { version: cluster.version } : {}) },
+        handle: { kube: client, endpoint: endpoint!, access, ...(cluster.version ? { version: cluster.version } : {}) },
       };
     },
 
-    observe: (cluster, desired) => kube.observe(cluster, desired, formatClusterRef(cluster.ref)),
+    // observe is the first call to the API server: a refusal of our identity is met there
+    async observe(cluster, desired) {
+      try {
+        return await kube.observe(cluster, desired, formatClusterRef(cluster.ref));
+      } catch (err) {
+        if (!isIdentityRefused(err)) throw err;
+        return grantOurAccess(clientFor(cluster.ref.scope, cluster.ref.location), cluster.handle.access);
+      }
+    },
     plan: (desired, observed, planOptions) => kube.plan(desired, observed, planOptions),
     apply: (cluster, plan) => kube.apply(cluster, plan),
     verify: (cluster, desired, verifyOptions) => kube.verify(cluster, desired, verifyOptions),

@@ -49,7 +49,9 @@ export function describeAwsRequest(method: string, url: string, headers: Record<
 
 /** EKS REST routes the sandbox cares about; anything else is named by method and path template. */
 export function eksOperation(method: string, path: string): string {
-  const p = path.split('/').filter(Boolean).map(decodeURIComponent);
+  // segments stay encoded while matching: a principal ARN label carries '/' as %2F
+  const raw = path.split('/').filter(Boolean);
+  const p = raw.map(decodeURIComponent);
   const routes: [string, RegExp, string][] = [
     ['GET', /^clusters$/, 'ListClusters'],
     ['POST', /^clusters$/, 'CreateCluster'],
@@ -65,11 +67,14 @@ export function eksOperation(method: string, path: string): string {
     ['GET', /^clusters\/[^/]+\/updates$/, 'ListUpdates'],
     ['GET', /^clusters\/[^/]+\/access-entries$/, 'ListAccessEntries'],
     ['POST', /^clusters\/[^/]+\/access-entries$/, 'CreateAccessEntry'],
+    ['GET', /^clusters\/[^/]+\/access-entries\/[^/]+$/, 'DescribeAccessEntry'],
+    ['DELETE', /^clusters\/[^/]+\/access-entries\/[^/]+$/, 'DeleteAccessEntry'],
+    ['POST', /^clusters\/[^/]+\/access-entries\/[^/]+\/access-policies$/, 'AssociateAccessPolicy'],
     ['GET', /^tags\/.+$/, 'ListTagsForResource'],
     ['POST', /^tags\/.+$/, 'TagResource'],
     ['DELETE', /^tags\/.+$/, 'UntagResource'],
   ];
-  const joined = p.join('/');
+  const joined = raw.join('/');
   for (const [m, re, op] of routes) if (m === method && re.test(joined)) return op;
   return `${method} /${p.map((s, i) => (i % 2 === 1 ? '{}' : s)).join('/')}`;
 }

@@ -16,8 +16,9 @@ import { motoCallerIdentity, type CredentialLedger } from './accounts';
  * Our STS is moto, which verifies no signature: we verify it here with the secret from the credential
  * ledger, then ask moto's STS for the identity of the key. moto routes STS only by an Authorization
  * header's credential scope, so the presigned query's credential is sent that way.
- * EKS access entries / aws-auth mapping are not implemented by moto: any identity of the cluster's
- * own account is admitted, any other account is refused.
+ * Who may then get in is EKS's access entries (not in moto): `authorize` asks the front's access book
+ * (eks-access.ts); without it any identity of the cluster's own account is admitted. A verified
+ * identity that is refused gets the same 401 as an unverified one, as EKS answers a principal it cannot map.
  */
 export const TOKEN_PREFIX = 'k8s-aws-v1.';
 const MAX_TOKEN_BYTES = 4096;
@@ -39,6 +40,8 @@ export interface EksTokenCheck {
   accountId: string;
   motoUrl: string;
   ledger: CredentialLedger;
+  /** The access decision for a verified caller ARN (the cluster's access entries and creator). */
+  authorize?: (callerArn: string) => boolean;
   now?: () => number;
 }
 
@@ -92,7 +95,8 @@ export async function verifyEksToken(token: string, check: EksTokenCheck): Promi
   if (expected !== params.get('x-amz-signature')) return refuse('sts: SignatureDoesNotMatch (token was not signed for this cluster)');
 
   const identity = await motoCallerIdentity(check.motoUrl, accessKeyId, region);
-  if (identity.account !== check.accountId) return refuse(`identity ${identity.arn} is not in the cluster's account ${check.accountId}`);
+  if (!check.authorize && identity.account !== check.accountId) return refuse(`identity ${identity.arn} is not in the cluster's account ${check.accountId}`);
+  if (check.authorize && !check.authorize(identity.arn)) return refuse(`identity ${identity.arn} has no access entry with an access policy on this cluster`);
   return { ok: true, arn: identity.arn };
 }
 

@@ -1,9 +1,11 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DescribeTasksCommand, type Service } from '@aws-sdk/client-ecs';
+import { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import { AccountResolver, CredentialLedger } from './accounts';
 import { describeAwsRequest, header, type AwsRequestInfo } from './aws-request';
 import { clusterName, type EcsClusterKey } from './ecs-observe';
+import { EKS_ACCESS_OPERATIONS, EksAccessBook, isAuthenticationMode } from './eks-access';
 import type { DaemonServiceView, EcsSchedulerSimulator } from './ecs-scheduler';
 import { faultAnswer, takeAfterCommitFault, takeFault, type FrontFaults } from './faults';
 import type { MotoClients } from './moto-clients';
@@ -16,7 +18,10 @@ import type { StepFunctionsLanes } from './step-functions';
  * path, headers, body; the answer is streamed back) and corrects moto only where it falls short of
  * real AWS in ways the product depends on (toolchain.md §3):
  *  - EKS DescribeCluster: endpoint + certificateAuthority of the sandbox's Kubernetes API server for
- *    registered clusters (moto invents a hostname and random base64), and a CREATING phase;
+ *    registered clusters (moto invents a hostname and random base64), a CREATING phase, and `accessConfig`;
+ *  - EKS access entries (not in moto): CreateAccessEntry, AssociateAccessPolicy, DescribeAccessEntry,
+ *    ListAccessEntries, DeleteAccessEntry answered from `eksAccess`, which also remembers who created
+ *    each cluster through the front (eks-access.ts; the EKS token check asks it who may get in);
  *  - ECS DescribeServices of DAEMON services: counts, deployments and events from the scheduler
  *    simulator (moto reports desiredCount 0 and never schedules), deploymentConfiguration (moto drops it);
  *  - ECS ListTasks filters (moto ignores `serviceName`, returns stopped tasks and other clusters' tasks);
@@ -45,6 +50,8 @@ export class AwsFront {
   readonly accounts: AccountResolver;
   readonly ledger = new CredentialLedger();
   readonly webIdentity = new SandboxWebIdentityIssuer();
+  /** Authentication modes, creators, access entries and policies of the EKS clusters. */
+  readonly eksAccess = new EksAccessBook();
   /** Step Functions with moto's executor (startSandbox({ stepFunctions: true })); without it `states` calls go to the main moto. */
   stepFunctions?: StepFunctionsLanes;
   private readonly eks = new Map<string, EksClusterBinding>();
@@ -140,6 +147,16 @@ export class AwsFront {
       res.end(a.body);
       return;
     }
+    if (info.service === 'eks' && EKS_ACCESS_OPERATIONS.has(info.operation)) {
+      const region = info.signedBy?.region ?? 'us-east-1';
+      const acct = (entry.account = await this.accounts.account(info.signedBy?.accessKeyId, region, header(req.headers, 'x-moto-account-id')));
+      const name = decodeURIComponent(new URL(req.url ?? '/', 'http://front').pathname.split('/')[2] ?? '');
+      const a = this.eksAccess.answer(info.operation, acct, region, req.method ?? 'GET', req.url ?? '/', info.json, await this.eksClusterExists(acct, region, name));
+      entry.status = a.status;
+      res.writeHead(a.status, { ...a.headers, 'content-length': Buffer.byteLength(a.body) });
+      res.end(a.body);
+      return;
+    }
     const rewrite = await this.rewriterFor(req, info, entry);
     const afterCommit = takeAfterCommitFault(this.faults, info.service, info.operation) ?? (random === 'after-commit' ? { kind: 'fail' as const, status: 503 } : undefined);
     if (afterCommit) {
@@ -168,6 +185,16 @@ export class AwsFront {
     res.end(out);
   }
 
+  private async eksClusterExists(account: string, region: string, name: string): Promise<boolean> {
+    try {
+      await this.moto.eks(account, region).send(new DescribeClusterCommand({ name }));
+      return true;
+    } catch (err) {
+      if ((err as { name?: string }).name === 'ResourceNotFoundException') return false;
+      throw err;
+    }
+  }
+
   private async webIdentityToken(req: IncomingMessage, info: AwsRequestInfo, body: Buffer): Promise<{ status: number; body: string }> {
     const accessKeyId = info.signedBy?.accessKeyId;
     if (!accessKeyId) return { status: 403, body: '<ErrorResponse><Error><Code>MissingAuthenticationToken</Code><Message>Request is missing Authentication Token</Message></Error></ErrorResponse>' };
@@ -189,8 +216,18 @@ export class AwsFront {
     if (info.service === 'eks' && (info.operation === 'DescribeCluster' || info.operation === 'CreateCluster')) {
       const acct = (entry.account = await account());
       const name = info.operation === 'CreateCluster' ? String(info.json?.name ?? '') : decodeURIComponent(new URL(req.url ?? '/', 'http://front').pathname.split('/')[2] ?? '');
+      // the creator is whoever signed the CreateCluster (a moto account header names no identity: its account is admitted)
+      const creator = info.operation === 'CreateCluster' && info.signedBy && !header(req.headers, 'x-moto-account-id') ? (await this.accounts.identity(info.signedBy.accessKeyId, region)).arn : undefined;
       return async (b) => {
         const doc = JSON.parse(b.toString('utf8'));
+        if (info.operation === 'CreateCluster' && doc.cluster) {
+          const ac = (info.json?.accessConfig ?? {}) as { authenticationMode?: unknown; bootstrapClusterCreatorAdminPermissions?: unknown };
+          this.eksAccess.register(acct, region, name, {
+            ...(isAuthenticationMode(ac.authenticationMode) ? { authenticationMode: ac.authenticationMode } : {}),
+            ...(typeof ac.bootstrapClusterCreatorAdminPermissions === 'boolean' ? { bootstrapClusterCreatorAdminPermissions: ac.bootstrapClusterCreatorAdminPermissions } : {}),
+            ...(creator ? { creator } : { accountWide: true }),
+          });
+        }
         const bound = doc.cluster && !this.eks.has(`${acct}|${region}|${name}`) ? await this.bindUnknownEksCluster?.(acct, region, name, doc.cluster) : undefined;
         return Buffer.from(JSON.stringify(this.rewriteEksCluster(acct, region, name, doc, bound)));
       };
@@ -232,6 +269,7 @@ export class AwsFront {
       c.endpoint = binding.endpoint;
       c.certificateAuthority = { data: Buffer.from(binding.caPem).toString('base64') };
     }
+    c.accessConfig = this.eksAccess.accessConfig(account, region, name);
     const override = this.eksStatus.get(id);
     if (override && (override.untilMs === undefined || Date.now() < override.untilMs)) {
       c.status = override.status;
