@@ -67,7 +67,7 @@ function lastHaltRing(run: RunRecord): string {
 /** A run as a person reads it: where it stands, ring by ring (clusters, their results, the gate), then its history. */
 export function renderRun(run: RunRecord, results: RingClusterResult[]): string {
   const lines = [`run ${run.runId}: ${run.status}, rolling out ${run.targetVersion}${run.baselineVersion ? ` (from the fleet baseline ${run.baselineVersion})` : ''}; started ${run.startedAt} by ${run.trigger.source}`];
-  if (run.halt) lines.push(`HALTED in ring ${run.halt.ring}: ${run.halt.reason}`, `  answer with: sensorfleet rollout resume ${run.runId}   or   sensorfleet rollout abort ${run.runId}`);
+  if (run.halt && run.status === 'halted') lines.push(`HALTED in ring ${run.halt.ring}: ${run.halt.reason}`, `  answer with: sensorfleet rollout resume ${run.runId}   or   sensorfleet rollout abort ${run.runId}`);
   if (run.endReason) lines.push(`ended: ${run.endReason}`);
   const rows = run.rings.map((ring) => {
     const mine = results.filter((r) => r.ring === ring.ring);
