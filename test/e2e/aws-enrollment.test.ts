@@ -3,7 +3,6 @@ import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/c
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { resetAwsClients } from '../../shared/platforms/aws/clients';
-import { eksBearerToken } from '../../shared/platforms/eks/token';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { DynamoDbFleetStore } from '../../shared/state/dynamodb-store';
 import { DynamoDbRolloutStore } from '../../shared/state/rollout-store';
@@ -11,6 +10,7 @@ import { ecsCreateCluster, eksCreateCluster, eksUpdateNodegroupConfig } from '..
 import { startSandbox, type Sandbox } from '../sandbox/index';
 import { lambdaContext, SqsEventSourceMapping, type SqsHandler } from '../sandbox/lambda-runner';
 import { deployStackResources, type StackOutputs } from '../sandbox/stack';
+import { kubectlEdit, SENSOR_MEMORY_EDIT } from '../support/kubectl-edit';
 import { importBundledHandler } from '../support/bundle';
 
 /**
@@ -241,9 +241,7 @@ describe('on-call redeploy and the nightly run (bundled handlers)', () => {
     const kube = sandbox.kubeClusterFor(eks.ref)!;
     const ds = kube.get('apps/v1', 'DaemonSet', 'qualys-sensor', 'qualys-container-sensor');
     expect(ds).toBeDefined();
-    await kubectlEdit(name, kube.endpoint, '/apis/apps/v1/namespaces/qualys-sensor/daemonsets/qualys-container-sensor?fieldManager=kubectl-edit', {
-      spec: { template: { spec: { containers: [{ name: 'qualys-container-sensor', resources: { limits: { memory: '768Mi' } } }] } } },
-    });
+    await kubectlEdit(sandbox, eks.ref, SENSOR_MEMORY_EDIT.path, SENSOR_MEMORY_EDIT.patch);
     // the unreachable cluster of an earlier test is back
     for (const { cluster } of sandbox.fleet.kubeClusters()) cluster.faults = {};
     // nightly starts a run (Step Functions, moto's executor); the worker reconciles each cluster of each ring
@@ -259,21 +257,3 @@ describe('on-call redeploy and the nightly run (bundled handlers)', () => {
     expect(kube.get('apps/v1', 'DaemonSet', 'qualys-sensor', 'qualys-container-sensor').spec.template.spec.containers[0].resources.limits.memory).toBe('1Gi');
   });
 });
-
-/** A human's `kubectl edit`: a strategic merge patch by another field manager, with a real EKS token. */
-async function kubectlEdit(clusterName: string, endpoint: string, path: string, mergePatch: unknown): Promise<void> {
-  const { request } = await import('node:https');
-  const token = await eksBearerToken({ clusterName, region: where.region, credentials: sandbox.aws.credentials });
-  await new Promise<void>((resolve, reject) => {
-    const u = new URL(endpoint + path);
-    const req = request(
-      { host: u.hostname, port: u.port, path: u.pathname + u.search, method: 'PATCH', ca: sandbox.kube.caPem, headers: { 'content-type': 'application/strategic-merge-patch+json', authorization: `Bearer ${token}` } },
-      (res) => {
-        res.resume();
-        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`PATCH ${path}: HTTP ${res.statusCode}`))));
-      },
-    );
-    req.on('error', reject);
-    req.end(JSON.stringify(mergePatch));
-  });
-}
