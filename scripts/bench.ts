@@ -5,10 +5,13 @@
  *  2. requests for an in-sync EKS, ECS, AKS and GKE cluster (reads, writes, by operation)
  *  3. the first AKS and the first GKE connect in a fresh process (import of the cloud's chunk,
  *     credential + cluster read, first Kubernetes request)
- *  4. nightly plan over N sandbox clusters (default 1,000): wall time and memory
- * Usage: node bin/run-ts.mjs scripts/bench.ts [--clusters N] [--skip-fleet]
+ *  4. nightly plan over N sandbox clusters (default 1,000) with realistic node counts: wall time, CPU, memory
+ *  5. fan-out simulation (scripts/bench-fanout.ts, its own process): 10,000 clusters through the real
+ *     handlers and the state machine read from serverless.yml, against rate-limited stand-ins on a virtual clock
+ * Usage: node bin/run-ts.mjs scripts/bench.ts [--clusters N] [--skip-fleet] [--fanout-clusters N] [--skip-fanout] [--only-fanout] [--enforce-limits] [--json]
+ * With --json, stdout carries one JSON document ({nightlyPlan, fanOut}); the human figures go to stderr.
  */
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { promisify } from 'node:util';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
@@ -30,7 +33,21 @@ import { sandboxCa } from '../test/sandbox/kube/tls';
 import { bundleFunction, staticClosure, type OutputFile } from '../test/support/bundle';
 import type { FirstConnectResult } from './bench-first-connect';
 
-const { values } = parseArgs({ options: { clusters: { type: 'string', default: '1000' }, 'skip-fleet': { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    clusters: { type: 'string', default: '1000' },
+    'skip-fleet': { type: 'boolean', default: false },
+    'fanout-clusters': { type: 'string', default: '10000' },
+    'skip-fanout': { type: 'boolean', default: false },
+    'only-fanout': { type: 'boolean', default: false },
+    'enforce-limits': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+});
+/** The one JSON document of --json (figures are added as each part finishes). */
+const results: Record<string, unknown> = {};
+// with --json the human figures go to stderr, so stdout holds the document alone
+if (values.json) console.log = console.error;
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
@@ -49,6 +66,11 @@ function trustSandboxCa(): void {
 const ROLLOUT = { deadlineSeconds: 60, pollSeconds: 0.2, concurrency: 16 };
 
 async function main(): Promise<void> {
+  if (values['only-fanout']) {
+    results.fanOut = await fanOut(Number(values['fanout-clusters']));
+    if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+    return;
+  }
   trustSandboxCa();
   await bundles();
   const sandbox = await startSandbox();
@@ -70,6 +92,31 @@ async function main(): Promise<void> {
     restore();
     await sandbox.stop();
   }
+  if (!values['skip-fanout']) results.fanOut = await fanOut(Number(values['fanout-clusters']));
+  if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+}
+
+/**
+ * The fan-out simulation in its own process: scripts/bench-fanout.ts bundled as the functions are
+ * (esbuild, ESM, code-split), run by plain node, so the handlers' import() calls load chunks as they
+ * do in Lambda (no TypeScript loader thread between them and the virtual clock).
+ */
+async function fanOut(clusters: number): Promise<unknown> {
+  console.log(`\n# fan-out simulation: ${clusters} clusters, real handlers and state machine, stand-ins on a virtual clock`);
+  const bundle = await bundleFunction('scripts/bench-fanout.ts', mkdtempSync(join(tmpdir(), 'sensorfleet-fanout-')));
+  // stderr (progress) passes through; stdout carries the one JSON line
+  const child = spawn(process.execPath, ['--expose-gc', '--max-old-space-size=4096', bundle.entryFile, '--clusters', String(clusters), ...(values['enforce-limits'] ? ['--enforce-limits'] : [])], {
+    env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', NODE_NO_WARNINGS: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    timeout: 18 * 60_000,
+  });
+  let stdout = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`fan-out simulation exited with ${code}`);
+  const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  console.log(JSON.stringify(r, null, 2));
+  return r;
 }
 
 /** A ready AKS or GKE cluster in the sandbox and the config targets that reach it. */
@@ -156,13 +203,29 @@ async function inSync(sandbox: Sandbox, awsConfig: ReturnType<typeof parseConfig
   }
 }
 
+/**
+ * Nodes of the i-th bench cluster: tens for most (10-50), a few hundred for one in a hundred, as fleets
+ * are (a deterministic spread, so runs compare).
+ */
+function benchNodeCount(i: number): number {
+  const h = (Math.imul(i + 1, 2654435761) >>> 0) % 1000;
+  return i % 100 === 37 ? 150 + (h % 251) : 10 + (h % 41);
+}
+
 async function nightlyPlan(sandbox: Awaited<ReturnType<typeof startSandbox>>, config: ReturnType<typeof parseConfig>, n: number): Promise<void> {
-  console.log(`\n# nightly plan over ${n} sandbox clusters (half ECS, half EKS; each already enrolled)`);
+  const counts = Array.from({ length: n }, (_, i) => benchNodeCount(i));
+  const nodes = counts.reduce((a, b) => a + b, 0);
+  console.log(`\n# nightly plan over ${n} sandbox clusters (half ECS, half EKS; each already enrolled), ${nodes} nodes: ${Math.min(...counts)}-${Math.max(...counts)} per cluster, ${counts.filter((c) => c >= 100).length} with hundreds`);
   const t0 = Date.now();
   const refs = [];
   for (let i = 0; i < n; i++) {
     const name = `fleet-${String(i).padStart(4, '0')}`;
-    refs.push(i % 2 === 0 ? (await sandbox.fleet.createEcsCluster({ name, instances: 2 })).ref : (await sandbox.fleet.createEksCluster({ name, nodes: [{ name: `${name}-a` }, { name: `${name}-b` }] })).ref);
+    const count = counts[i]!;
+    refs.push(
+      i % 2 === 0
+        ? (await sandbox.fleet.createEcsCluster({ name, instances: count })).ref
+        : (await sandbox.fleet.createEksCluster({ name, nodes: Array.from({ length: count }, (_, k) => ({ name: `${name}-n${k}` })) })).ref,
+    );
   }
   const clusters = refs.map(parseClusterRef);
   const deps = await buildEngine(config, clusters, { store: false });
@@ -175,7 +238,22 @@ async function nightlyPlan(sandbox: Awaited<ReturnType<typeof startSandbox>>, co
   const r = await planInChild(list, config);
   console.log(`plan: ${r.seconds.toFixed(2)} s for ${n} clusters (the planning process used ${r.cpuSeconds.toFixed(1)} s of CPU; the rest of the 2 cores serve the sandbox), ${r.requests} requests (${r.writes} writes), outcomes ${JSON.stringify(r.outcomes)}`);
   console.log(`memory of the planning process: rss ${r.rssStartMB.toFixed(0)} MB at start, ${r.rssPeakMB.toFixed(0)} MB peak`);
+  results.nightlyPlan = {
+    clusters: n,
+    nodes,
+    nodesPerCluster: { min: Math.min(...counts), max: Math.max(...counts), mean: Math.round(nodes / n), withHundreds: counts.filter((c) => c >= 100).length },
+    seconds: round(r.seconds),
+    peakRssMb: Math.round(r.rssPeakMB),
+    cpuSeconds: round(r.cpuSeconds),
+    cpuSecondsPer1000: round((r.cpuSeconds * 1000) / n),
+    requests: r.requests,
+    writes: r.writes,
+    outcomes: r.outcomes,
+    note: 'dry-run plan (runFleet) over enrolled sandbox clusters, in its own child process; wall time includes the sandbox (moto_server, Kubernetes stand-in) answering on the same 2 cores',
+  };
 }
+
+const round = (x: number) => Math.round(x * 100) / 100;
 
 interface PlanResult {
   seconds: number;
