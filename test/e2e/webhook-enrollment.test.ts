@@ -151,12 +151,16 @@ async function firstReconcileAt(ref: string): Promise<number> {
 }
 
 /** Waits until the inventory says every node of the cluster runs the sensor; returns when. */
-async function fullCoverage(ref: string, timeoutMs = 50_000): Promise<number> {
+async function fullCoverage(ref: string, timeoutMs = 100_000): Promise<number> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const item = await store.getCluster(ref);
     if (item && ['converged', 'in-sync'].includes(item.outcome) && item.nodes.total > 0 && item.nodes.covered === item.nodes.total) return Date.now();
-    if (Date.now() > end) throw new Error(`${ref} not covered within ${timeoutMs} ms: ${JSON.stringify(item ?? null)}`);
+    if (Date.now() > end) {
+      // what each delivery path did, so a failure here says where the event stopped
+      const deliveries = { eventGrid: grid.eventGrid.attempts, eventGridDeadLettered: grid.eventGrid.deadLettered.map((d) => ({ id: d.event.id, status: d.status })), webhookLog: logs.filter((l) => l.includes('on-webhook')).slice(-10) };
+      throw new Error(`${ref} not covered within ${timeoutMs} ms: ${JSON.stringify(item ?? null)}; ${JSON.stringify(deliveries)}`);
+    }
     await sleep(50);
   }
 }
@@ -179,7 +183,7 @@ describe('enrollment from events, not discovery', () => {
     // the delivery went through the webhook: one CloudEvent, queued
     expect(logs.some((l) => l.includes('webhook delivery') && l.includes(aks.ref))).toBe(true);
     expect(grid.eventGrid.attempts.filter((a) => a.status === 202).length).toBeGreaterThanOrEqual(1);
-  });
+  }, 150_000);
 
   it('GKE: the CreateCluster audit entry that says "done" is pushed by Pub/Sub and enrolled; the first entry is ignored', async () => {
     let doneAt = 0;
@@ -197,7 +201,7 @@ describe('enrollment from events, not discovery', () => {
     const mine = pubsub.pubsub.attempts.filter((a) => a.acked);
     expect(mine.length).toBeGreaterThanOrEqual(2);
     expect(logs.some((l) => l.includes('long-running operation') && l.includes('acting on its last entry'))).toBe(true);
-  });
+  }, 150_000);
 
   it('EKS in a member account: the forwarded CloudTrail event is enrolled through the target role; an unconfigured account is dropped', async () => {
     const name = `eks-member-${suffix}`;
@@ -213,7 +217,7 @@ describe('enrollment from events, not discovery', () => {
     expect((await store.getCluster(eks.ref))!.nodes).toEqual({ covered: 2, total: 2 });
     expect(await store.getCluster(`aws-eks:999988887777:${region}:stranger`)).toBeFalsy();
     expect(logs.some((l) => l.includes('event dropped: not a configured target') && l.includes('account 999988887777 is not a configured target'))).toBe(true);
-  });
+  }, 150_000);
 
   it('nothing left the loopback interface (the bundled functions run in this process)', () => {
     expect(loopback.connections.length).toBeGreaterThan(0);
