@@ -93,7 +93,8 @@ export class ManagedClusterRecord {
     this.phases = [now, ...(then ? [then] : [])];
     this.touch();
     this.advance();
-    if (then) setTimeout(() => this.advance(), Math.max(0, then.at - Date.now())).unref();
+    // a timer may fire a millisecond before Date.now() reaches `then.at` (monotonic vs wall clock): advance to it
+    if (then) setTimeout(() => this.advance(Math.max(Date.now(), then.at)), Math.max(0, then.at - Date.now())).unref();
   }
 
   /** The resource changed (an operation ran). */

@@ -164,10 +164,13 @@ export class FakeGkeApi {
     };
     emit('first');
     // the timer moves the cluster on when its operation is done, so the last entry needs no read first
-    setTimeout(() => {
+    // a timer may fire a millisecond before Date.now() reaches doneAt (monotonic vs wall clock): wait on
+    const done = () => {
+      if (Date.now() < op.doneAt) return void setTimeout(done, Math.max(1, op.doneAt - Date.now())).unref();
       this.refreshOperation(op);
       emit('last');
-    }, Math.max(0, op.doneAt - Date.now())).unref();
+    };
+    setTimeout(done, Math.max(0, op.doneAt - Date.now())).unref();
   }
 
   readonly handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
