@@ -101,12 +101,7 @@ async function finishAndRecord(x: AssessedCluster, deps: ReconcileDeps, options:
   const plan = x.assessment?.kind === 'planned' ? x.assessment.plan : undefined;
   const version = x.assessment?.kind === 'planned' ? x.assessment.version : undefined;
   const record: ReconcileRecord = {
-    id,
-    cluster: formatClusterRef(x.ref),
-    platform: x.ref.platform,
-    startedAt: x.started.toISOString(),
-    finishedAt: clock(deps)().toISOString(),
-    trigger: options.trigger,
+    ...recordHead(x, id, deps, options),
     outcome: result.outcome,
     message: result.message,
     observed: { status: result.status, sensorVersion: plan?.sensorVersion.current },
@@ -180,17 +175,17 @@ export class IntentNotRecordedError extends SensorfleetError {
   }
 }
 
+/** What the intent and the outcome record of one reconcile share: which cluster, when, and why it ran. */
+function recordHead(x: AssessedCluster, id: string, deps: ReconcileDeps, options: ReconcileOptions): Pick<ReconcileRecord, 'id' | 'cluster' | 'platform' | 'startedAt' | 'finishedAt' | 'trigger'> {
+  return { id, cluster: formatClusterRef(x.ref), platform: x.ref.platform, startedAt: x.started.toISOString(), finishedAt: clock(deps)().toISOString(), trigger: options.trigger };
+}
+
 /** Audit: the intent (what is about to change, and why) goes on record before the first write; the outcome replaces it after. */
 async function recordIntent(x: AssessedCluster, id: string, changes: ClusterPlan['actions'], deps: ReconcileDeps, options: ReconcileOptions): Promise<void> {
   if (!deps.store?.recordIntent || options.dryRun) return;
   const a = x.assessment?.kind === 'planned' ? x.assessment : undefined;
   const intent: ReconcileRecord = {
-    id,
-    cluster: formatClusterRef(x.ref),
-    platform: x.ref.platform,
-    startedAt: x.started.toISOString(),
-    finishedAt: clock(deps)().toISOString(),
-    trigger: options.trigger,
+    ...recordHead(x, id, deps, options),
     outcome: 'applying',
     message: `intent: about to make ${changes.length} change(s): ${summarise(changes)}; the outcome replaces this record`,
     observed: { status: a?.connected.status, sensorVersion: a?.plan.sensorVersion.current },

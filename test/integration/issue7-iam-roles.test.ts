@@ -30,6 +30,25 @@ const IMPLIED: Record<string, string[]> = {
   'ecs:CreateService': ['ecs:TagResource'],
 };
 
+/** Calls of the adapters' observe/plan/apply (bundled wherever the adapters are): only the worker makes them. */
+const RECONCILE_ONLY = [
+        'ec2:DescribeInstances',
+        'ecs:CreateService',
+        'ecs:DescribeClusters',
+        'ecs:DescribeContainerInstances',
+        'ecs:DescribeServices',
+        'ecs:DescribeTaskDefinition',
+        'ecs:DescribeTasks',
+        'ecs:ListContainerInstances',
+        'ecs:ListTaskDefinitions',
+        'ecs:ListTasks',
+        'ecs:RegisterTaskDefinition',
+        'ecs:UpdateService',
+        'eks:DescribeCluster',
+        'eks:CreateAccessEntry',
+        'eks:AssociateAccessPolicy',
+];
+
 const DISCOVERY_ONLY = 'redeploy resolves a selector with the adapters’ discover() only; the worker does the rest';
 
 const FUNCTIONS: Record<string, { platform?: string[]; notCalled?: Record<string, string> }> = {
@@ -46,21 +65,7 @@ const FUNCTIONS: Record<string, { platform?: string[]; notCalled?: Record<string
   nightly: {
     notCalled: Object.fromEntries(
       [
-        'ec2:DescribeInstances',
-        'ecs:CreateService',
-        'ecs:DescribeClusters',
-        'ecs:DescribeContainerInstances',
-        'ecs:DescribeServices',
-        'ecs:DescribeTaskDefinition',
-        'ecs:DescribeTasks',
-        'ecs:ListContainerInstances',
-        'ecs:ListTaskDefinitions',
-        'ecs:ListTasks',
-        'ecs:RegisterTaskDefinition',
-        'ecs:UpdateService',
-        'eks:DescribeCluster',
-        'eks:CreateAccessEntry',
-        'eks:AssociateAccessPolicy',
+        ...RECONCILE_ONLY,
         'secretsmanager:DescribeSecret',
       ].map((a) => [a, 'nightly starts a run (discover, run record, StartExecution); the worker reconciles each cluster']),
     ),
@@ -68,21 +73,7 @@ const FUNCTIONS: Record<string, { platform?: string[]; notCalled?: Record<string
   redeploy: {
     notCalled: Object.fromEntries(
       [
-        'ec2:DescribeInstances',
-        'ecs:CreateService',
-        'ecs:DescribeClusters',
-        'ecs:DescribeContainerInstances',
-        'ecs:DescribeServices',
-        'ecs:DescribeTaskDefinition',
-        'ecs:DescribeTasks',
-        'ecs:ListContainerInstances',
-        'ecs:ListTaskDefinitions',
-        'ecs:ListTasks',
-        'ecs:RegisterTaskDefinition',
-        'ecs:UpdateService',
-        'eks:DescribeCluster',
-        'eks:CreateAccessEntry',
-        'eks:AssociateAccessPolicy',
+        ...RECONCILE_ONLY,
         'dynamodb:GetItem',
         'dynamodb:PutItem',
         'dynamodb:Query',
