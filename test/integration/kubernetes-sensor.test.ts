@@ -81,7 +81,8 @@ describe('Kubernetes module against the sandbox API server', () => {
     const coverage = await verifyKubernetes(main.client, desired, FAST);
     expect(coverage).toMatchObject({ total: 3, covered: 3, uncovered: [], sensorVersion: '1.34.1-0' });
     expect(coverage.rollout.state).toBe('complete');
-    expect(coverage.rollout.message).toContain('3 of 3 updated pods are available');
+    // the DaemonSet's status or, read a moment later, the pods themselves: every node runs a ready pod
+    expect(coverage.rollout.message).toMatch(/3 of 3 updated pods are available|current revision \(3 of 3\)/);
 
     // what the product created, seen through kubectl
     const ds = JSON.parse(await kubectl(main.cluster, 'get', 'daemonset', '-n', 'qualys-sensor', 'qualys-container-sensor', '-o', 'json', '--show-managed-fields'));

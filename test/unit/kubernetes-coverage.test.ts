@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { nodeCoverage, untoleratedTaint } from '../../shared/platforms/kubernetes/coverage';
 import { daemonSetRollout } from '../../shared/platforms/kubernetes/health';
+import { currentRevisionHash } from '../../shared/platforms/kubernetes/revision';
 import type { KubeObject } from '../../shared/platforms/kubernetes/types';
 
 const ready = (v: string) => [{ type: 'Ready', status: v }];
@@ -94,5 +95,32 @@ describe('node coverage', () => {
     expect(untoleratedTaint(node('n', { taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }] }), [])).toBeUndefined();
     expect(untoleratedTaint(node('n', { taints: [{ key: 'a', effect: 'NoExecute' }] }), [{ operator: 'Exists', effect: 'NoExecute' }])).toBeUndefined();
     expect(untoleratedTaint(node('n', { taints: [{ key: 'a', effect: 'NoExecute' }] }), [{ operator: 'Exists', effect: 'NoSchedule' }])).toEqual({ key: 'a', effect: 'NoExecute' });
+  });
+});
+
+describe('which pods run the current template (the DaemonSet controller’s IsPodUpdated: generation label OR revision hash)', () => {
+  it('a spec change outside the template (maxUnavailable) bumps generation, not the template generation: pods stay current', () => {
+    const d = ds(3);
+    d.metadata.annotations = { 'deprecated.daemonset.template.generation': '1' };
+    expect(nodeCoverage(d, [node('a')], [pod('p-a', 'a', 1, running)]).uncovered).toEqual([]);
+  });
+
+  it('a template reverted to an earlier one: pods of the reused revision are current by their hash, others are old', () => {
+    const d = ds(3);
+    const withHash = (p: KubeObject, hash: string) => ({ ...p, metadata: { ...p.metadata, labels: { ...p.metadata.labels, 'controller-revision-hash': hash } } });
+    const pods = [withHash(pod('p-a', 'a', 1, running), 'h1'), withHash(pod('p-b', 'b', 2, running), 'h2')];
+    const c = nodeCoverage(d, [node('a'), node('b')], pods, [], 'h1');
+    expect(c.uncovered).toEqual([{ node: 'b', reason: 'old revision (pod of template generation 2, DaemonSet at 3): rolling update in progress' }]);
+    // without the revision's hash, the generation label decides
+    expect(nodeCoverage(d, [node('a'), node('b')], pods).covered).toBe(0);
+  });
+});
+
+describe('the current revision', () => {
+  it('is the highest revision the DaemonSet owns', () => {
+    const d = { ...ds(3), metadata: { ...ds(3).metadata, uid: 'ds-1' } };
+    const rev = (hash: string, revision: number, uid = 'ds-1') => ({ apiVersion: 'apps/v1', kind: 'ControllerRevision', metadata: { name: `s-${hash}`, labels: { 'controller-revision-hash': hash }, ownerReferences: [{ controller: true, uid }] }, revision });
+    expect(currentRevisionHash(d, [rev('h1', 3), rev('h2', 2), rev('hx', 9, 'other')])).toBe('h1');
+    expect(currentRevisionHash(d, [])).toBeUndefined();
   });
 });

@@ -8,6 +8,7 @@
  */
 import type { UncoveredNode } from '../types';
 import { imageVersion, SENSOR_NAME } from './manifests';
+import { isCurrentPod, templateGeneration } from './revision';
 import { templateSelectsNode } from './scope';
 import type { KubeObject } from './types';
 
@@ -84,16 +85,17 @@ export interface NodeCoverage {
 /**
  * `events`: Warning events of the namespace, read only when a pod is stuck without a message in its
  * status; the kubelet reports e.g. a failed hostPath type check only as a FailedMount event.
+ * `currentHash`: the current ControllerRevision's hash, read when a pod's generation label is not current
+ * (a pod of a reused revision is current by its hash; see revision.ts).
  */
-export function nodeCoverage(ds: KubeObject, nodes: KubeObject[], pods: KubeObject[], events: KubeObject[] = []): NodeCoverage {
+export function nodeCoverage(ds: KubeObject, nodes: KubeObject[], pods: KubeObject[], events: KubeObject[] = [], currentHash?: string): NodeCoverage {
   const schedulable = nodes.filter(isSchedulable);
-  const generation = String(ds.metadata.generation ?? '');
   const uncovered: UncoveredNode[] = [];
   let sensorVersion: string | undefined;
   for (const node of schedulable) {
     const name = node.metadata.name;
     const pod = podFor(name, pods);
-    const reason = pod ? podProblem(pod, generation, events) : noPodReason(node, ds);
+    const reason = pod ? podProblem(pod, ds, events, currentHash) : noPodReason(node, ds);
     if (reason) uncovered.push({ node: name, reason });
     else sensorVersion ??= podSensorVersion(pod!);
   }
@@ -135,15 +137,15 @@ function noPodReason(node: KubeObject, ds: KubeObject): string {
   return 'no sensor pod on this node (the DaemonSet controller has not created one yet)';
 }
 
-function podProblem(pod: KubeObject, generation: string, events: KubeObject[]): string | undefined {
+function podProblem(pod: KubeObject, ds: KubeObject, events: KubeObject[], currentHash: string | undefined): string | undefined {
   const statuses: any[] = pod.status?.containerStatuses ?? [];
   const crash = statuses.find((s) => s?.state?.waiting?.reason === 'CrashLoopBackOff');
   if (crash) return `crash looping (CrashLoopBackOff, ${crash.restartCount ?? 0} restarts)${lastExit(crash)}`;
   if ((pod.status?.phase ?? 'Pending') === 'Pending') return `pending: ${pendingMessage(pod)}${latestWarning(pod, events)}`;
   const podGeneration = pod.metadata.labels?.['pod-template-generation'];
   const ready = (pod.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
-  if (podGeneration !== undefined && generation && podGeneration !== generation) {
-    return `old revision (pod of template generation ${podGeneration}, DaemonSet at ${generation}): rolling update in progress${ready ? '' : ', pod not ready'}`;
+  if (podGeneration !== undefined && !isCurrentPod(pod, ds, currentHash)) {
+    return `old revision (pod of template generation ${podGeneration}, DaemonSet at ${templateGeneration(ds)}): rolling update in progress${ready ? '' : ', pod not ready'}`;
   }
   if (pod.status?.phase !== 'Running') return `pod ${pod.metadata.name} is ${pod.status?.phase}`;
   if (!ready) {

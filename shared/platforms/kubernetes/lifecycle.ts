@@ -16,6 +16,7 @@ import { daemonSetRollout, type RolloutHealth } from './health';
 import { buildSensorObjects, daemonSet as desiredDaemonSet, NAME_LABEL, SENSOR_NAME } from './manifests';
 import { objectKey, planKubernetes, sensorVersionOf, type KubeAction, type KubeObserved } from './plan';
 import { sensorRestarts } from './restarts';
+import { currentRevisionHash, hasCurrentGeneration } from './revision';
 import { splitByScope, templateSelectsNode } from './scope';
 import { describeRef, isManaged, refOf, type ClusterProfile, type KubeObject, type ObjectRef } from './types';
 
@@ -88,8 +89,9 @@ export async function verifyKubernetes(
       }
       const pods = await client.list('v1', 'Pod', { namespace: dsRef.namespace, labelSelector: selectorOf(ds) });
       const events = pods.some(needsEvents) ? await client.list('v1', 'Event', { namespace: dsRef.namespace, fieldSelector: 'type=Warning,involvedObject.kind=Pod' }) : [];
-      const c = nodeCoverage(ds, nodes, pods, events);
-      const restarts = sensorRestarts(ds, pods);
+      const currentHash = pods.some((p) => !p.metadata.deletionTimestamp && !hasCurrentGeneration(p, ds)) ? await revisionHash(client, ds, dsRef.namespace!) : undefined;
+      const c = nodeCoverage(ds, nodes, pods, events, currentHash);
+      const restarts = sensorRestarts(ds, pods, currentHash);
       // Done when every schedulable node runs a ready pod of the current generation, apart from nodes
       // whose taint we do not tolerate (waiting will not change those). The controller's counts alone
       // are not the test: NotReady or cordoned nodes can hold them back forever (kubernetes#63465).
@@ -99,7 +101,13 @@ export async function verifyKubernetes(
       if (done || expired) {
         const waited = `not finished within ${Math.round(options.deadlineMs / 1000)} s`;
         const stuckWhy = c.uncovered.filter((u) => !waitingWontHelp(u.reason)).slice(0, 3).map((u) => `${u.node}: ${u.reason}`).join('; ');
-        const message = rollout.state === 'complete' ? rollout.message : `every schedulable node runs the current sensor; ${rollout.message} (the others are on nodes that are not Ready or are cordoned)`;
+        const message =
+          rollout.state === 'complete'
+            ? rollout.message
+            : c.uncovered.length === 0
+              ? // the pods were read after the DaemonSet: its status has not counted the last pods yet
+                `every schedulable node runs a ready sensor pod of the current revision (${c.covered} of ${c.total}); the DaemonSet's status has not caught up yet (${rollout.message})`
+              : `every schedulable node runs the current sensor; ${rollout.message} (the others are on nodes that are not Ready or are cordoned)`;
         return {
           total: c.total,
           covered: c.covered,
@@ -161,6 +169,11 @@ function fullyCoveredByStatus(ds: KubeObject, allNodes: KubeObject[], inScope: K
     s.numberAvailable === eligible &&
     (s.numberMisscheduled ?? 0) === 0
   );
+}
+
+/** Read only when a pod's generation label is behind: its ControllerRevisions name the current hash. */
+async function revisionHash(client: KubeClient, ds: KubeObject, namespace: string): Promise<string | undefined> {
+  return currentRevisionHash(ds, await client.list('apps/v1', 'ControllerRevision', { namespace, labelSelector: selectorOf(ds) }));
 }
 
 function selectorOf(ds: KubeObject): string {

@@ -22,6 +22,7 @@ const POD = type('Pod');
 const NODE = type('Node');
 const DS = type('DaemonSet');
 const NS = type('Namespace');
+const REVISION = type('ControllerRevision');
 
 export class ClusterSettleTimeoutError extends Error {
   override name = 'ClusterSettleTimeoutError';
@@ -236,7 +237,11 @@ export class FakeKubeCluster {
     const dsList = this.store.list(DS).map((r) => r.obj);
     const dsUids = new Set(dsList.map((d) => d.metadata.uid));
 
-    // garbage collector: daemon pods whose owner is gone
+    // garbage collector: daemon pods and revisions whose owner is gone
+    for (const r of this.store.list(REVISION)) {
+      const owner = (r.obj.metadata.ownerReferences ?? []).find((o: any) => o.controller && o.kind === 'DaemonSet');
+      if (owner && !dsUids.has(owner.uid)) this.store.delete(REVISION, r.obj.metadata.namespace, r.obj.metadata.name);
+    }
     for (const r of this.store.list(POD)) {
       const owner = (r.obj.metadata.ownerReferences ?? []).find((o: any) => o.controller && o.kind === 'DaemonSet');
       if (owner && !dsUids.has(owner.uid)) {
@@ -266,6 +271,19 @@ export class FakeKubeCluster {
           obj.status = status;
           controllerWrite(this.store, DS, { obj, managers: withStatusManager(rec.managers, 'kube-controller-manager', 'apps/v1', obj) }, rec.obj);
           structural = true;
+        },
+        revisions: (d) => this.store.list(REVISION, d.metadata.namespace).map((r) => r.obj).filter((rev) => (rev.metadata.ownerReferences ?? []).some((o: any) => o.controller && o.uid === d.metadata.uid)),
+        saveRevision: (rev, remove) => {
+          const prev = this.store.get(REVISION, rev.metadata.namespace, rev.metadata.name);
+          if (remove) {
+            if (prev) this.store.delete(REVISION, rev.metadata.namespace, rev.metadata.name);
+            return;
+          }
+          if (!prev) {
+            rev.metadata.uid = crypto.randomUUID();
+            rev.metadata.creationTimestamp = timestamp();
+          }
+          controllerWrite(this.store, REVISION, { obj: rev, managers: prev?.managers ?? controllerManagers(rev) }, prev?.obj);
         },
         wakeAt: (at) => (wakeAt = Math.min(wakeAt, at)),
       }, nowMs);

@@ -16,6 +16,10 @@ export interface ControllerContext {
   createPod(pod: any): void;
   deletePod(pod: any): void;
   writeDaemonSetStatus(ds: any, status: any): void;
+  /** The ControllerRevisions the DaemonSet owns. */
+  revisions(ds: any): any[];
+  /** Creates or updates (same name) a ControllerRevision; deletes it when `remove`. */
+  saveRevision(rev: any, remove?: boolean): void;
   /** Asks to run again at `at` (ms epoch), e.g. when minReadySeconds elapses. */
   wakeAt(at: number): void;
 }
@@ -130,6 +134,39 @@ export function controllerManagers(pod: any): ManagerEntry[] {
   return [{ manager: 'kube-controller-manager', operation: 'Update', apiVersion: 'v1', time: timestamp(), set: fieldSetOf(stripForFieldSet(pod, true), 'update') }];
 }
 
+/**
+ * constructHistory + cleanupHistory (pkg/controller/daemon/update.go): the current template has a
+ * ControllerRevision named <ds>-<hash>, labelled with the hash; a template equal to an earlier one
+ * reuses that revision and moves it to the top (revision = highest + 1), so pods already made from it
+ * count as updated. Beyond revisionHistoryLimit, the oldest revisions no live pod uses are deleted.
+ */
+function constructHistory(ds: any, hash: string, ctx: ControllerContext): void {
+  const history = ctx.revisions(ds);
+  const top = history.reduce((m, r) => Math.max(m, Number(r.revision ?? 0)), 0);
+  const current = history.find((r) => r.metadata.labels?.['controller-revision-hash'] === hash);
+  if (!current) {
+    ctx.saveRevision({
+      apiVersion: 'apps/v1',
+      kind: 'ControllerRevision',
+      metadata: {
+        name: `${ds.metadata.name}-${hash}`,
+        namespace: ds.metadata.namespace,
+        labels: { ...(ds.spec?.template?.metadata?.labels ?? {}), 'controller-revision-hash': hash },
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: ds.metadata.name, uid: ds.metadata.uid, controller: true, blockOwnerDeletion: true }],
+      },
+      data: { spec: { template: { ...structuredClone(ds.spec?.template ?? {}), $patch: 'replace' } } },
+      revision: top + 1,
+    });
+  } else if (Number(current.revision ?? 0) < top) {
+    ctx.saveRevision({ ...structuredClone(current), revision: top + 1 });
+  }
+  const limit = Number(ds.spec?.revisionHistoryLimit ?? 10);
+  const inUse = new Set(ctx.daemonPods(ds).map((p) => p.metadata.labels?.['controller-revision-hash']));
+  const old = ctx.revisions(ds).filter((r) => r.metadata.labels?.['controller-revision-hash'] !== hash && !inUse.has(r.metadata.labels?.['controller-revision-hash']));
+  old.sort((a, b) => Number(a.revision ?? 0) - Number(b.revision ?? 0));
+  for (const r of old.slice(0, Math.max(0, old.length - limit))) ctx.saveRevision(r, true);
+}
+
 /** One sync of one DaemonSet (syncDaemonSet → manage → rollingUpdate → updateDaemonSetStatus). */
 export function syncDaemonSet(ds: any, ctx: ControllerContext, nowMs: number): void {
   if (ds.metadata.deletionTimestamp) return;
@@ -138,6 +175,8 @@ export function syncDaemonSet(ds: any, ctx: ControllerContext, nowMs: number): v
   const nodes = ctx.nodes();
   const nodeNames = new Set(nodes.map((n) => n.metadata.name));
   const minReady = Number(ds.spec?.minReadySeconds ?? 0);
+
+  constructHistory(ds, hash, ctx);
 
   const nodeToPods = new Map<string, any[]>();
   for (const pod of ctx.daemonPods(ds)) {
