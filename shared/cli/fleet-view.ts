@@ -1,3 +1,4 @@
+import { driftOf, type DriftSummary } from '../domain/drift';
 import type { ClusterInventoryItem, ReconcileRecord } from '../state/records';
 import { renderTable } from './table';
 
@@ -67,7 +68,7 @@ export interface StatusRow {
   ring: { run: string; runStatus: string; ring: number; name: string; released: boolean } | null;
   nodes: { covered: number; total: number };
   /** What the last reconcile found different from the desired state. */
-  drift: { kind: 'none' | 'version' | 'to-apply' | 'corrected' | 'foreign'; text: string };
+  drift: DriftSummary;
   status: string;
   lastReconcile: string | null;
   /** The last reconcile that wrote to the cluster (among its recent records). */
@@ -77,7 +78,7 @@ export interface StatusRow {
 }
 
 export interface StatusInputs {
-  /** Recent reconcile records, newest first. */
+  /** Recent reconcile records, newest first: needed only for items recorded before they carried `drift` and `lastChangedAt`. */
   reconciles: ReconcileRecord[];
   ring?: StatusRow['ring'];
 }
@@ -86,8 +87,9 @@ const HEALTHY = new Set(['in-sync', 'converged', 'progressing', 'skipped', 'plan
 
 export function statusRow(i: ClusterInventoryItem, x: StatusInputs): StatusRow {
   const [, scope = '', location = '', ...rest] = i.cluster.split(':');
-  const last = x.reconciles.find((r) => r.outcome !== 'applying');
-  const changed = x.reconciles.find((r) => r.outcome !== 'applying' && r.changed.writes > 0);
+  const summarised = i.drift !== undefined;
+  const last = summarised ? undefined : x.reconciles.find((r) => r.outcome !== 'applying');
+  const changed = summarised ? undefined : x.reconciles.find((r) => r.outcome !== 'applying' && r.changed.writes > 0);
   const problem = [
     !HEALTHY.has(i.outcome) ? `${i.outcome}: ${i.message}` : '',
     i.uncovered.length > 0 ? `${i.uncovered.length} node(s) uncovered (${i.uncovered.slice(0, 2).map((u) => `${u.node}: ${u.reason}`).join('; ')})` : '',
@@ -102,28 +104,12 @@ export function statusRow(i: ClusterInventoryItem, x: StatusInputs): StatusRow {
     runningVersion: i.sensorVersion ?? null,
     ring: x.ring ?? null,
     nodes: i.nodes,
-    drift: driftOf(i, last),
+    drift: summarised ? i.drift! : driftOf(i, last),
     status: i.outcome,
     lastReconcile: i.lastReconciledAt ?? null,
-    lastChange: changed?.finishedAt ?? null,
+    lastChange: summarised ? (i.lastChangedAt ?? null) : (changed?.finishedAt ?? null),
     problem: problem.join('; '),
   };
-}
-
-function driftOf(i: ClusterInventoryItem, last: ReconcileRecord | undefined): StatusRow['drift'] {
-  if (i.sensorVersion && i.desiredVersion && i.sensorVersion !== i.desiredVersion) return { kind: 'version', text: `runs ${i.sensorVersion}` };
-  const actions = last?.planned.filter((a) => a.type !== 'finding') ?? [];
-  const findings = last?.planned.filter((a) => a.type === 'finding') ?? [];
-  // the reconcile wrote: what it planned was applied (converged, progressing, or degraded/stuck after the apply)
-  const done = last !== undefined && last.changed.writes > 0;
-  // nothing of ours was there before: an install, not drift
-  if (actions.length > 0 && done && !last!.observed.sensorVersion) return { kind: 'none', text: 'none (installed)' };
-  // a version change is a rollout, not drift
-  if (actions.length > 0 && done && last!.observed.sensorVersion !== (last!.version?.desired ?? i.desiredVersion)) return { kind: 'none', text: `none (upgraded from ${last!.observed.sensorVersion})` };
-  if (actions.length > 0 && done) return { kind: 'corrected', text: `${actions.length} corrected` };
-  if (actions.length > 0) return { kind: 'to-apply', text: `${actions.length} to apply` };
-  if (findings.length > 0) return { kind: 'foreign', text: `${findings.length} not ours` };
-  return { kind: 'none', text: 'none' };
 }
 
 export interface StatusFilter {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { formatClusterRef, type ClusterRef } from '../domain/cluster-ref';
+import { driftOf } from '../domain/drift';
 import type { ClusterPlan, Coverage, DesiredSensor, PlanOptions } from '../platforms/types';
 import { CallCounter, countCalls } from '../runtime/call-log';
 import { ClusterNotFoundError, ClusterNotReadyError, ClusterSkippedError, errorMessage, isTerminalError, SensorfleetError } from '../runtime/errors';
@@ -115,9 +116,15 @@ async function finishAndRecord(x: AssessedCluster, deps: ReconcileDeps, options:
   };
   if (deps.store && !options.dryRun) {
     try {
-      const nodes = await countCalls(x.counter, () => knownNodes(x, result.coverage, deps.store!));
+      const store = deps.store;
+      let previous: Promise<ClusterInventoryItem | undefined> | undefined;
+      const previousItem = () => (previous ??= store.getCluster(record.cluster));
+      const nodes = await countCalls(x.counter, () => knownNodes(x, result.coverage, previousItem));
+      // the last change is this reconcile's, or (it wrote nothing) the one the inventory already names
+      const lastChangedAt = record.changed.writes > 0 ? record.finishedAt : (await countCalls(x.counter, previousItem))?.lastChangedAt;
       const desired = x.assessment?.kind === 'planned' ? (x.assessment.desired ?? deps.desired) : deps.desired;
-      await deps.store.recordReconcile(record, { ...inventoryItem(record, desired, nodes), ...rolloutFields(record, result) });
+      const item = inventoryItem(record, desired, nodes);
+      await store.recordReconcile(record, { ...item, drift: driftOf(item, record), ...(lastChangedAt ? { lastChangedAt } : {}), ...rolloutFields(record, result) });
     } catch (err) {
       throw new RecordNotWrittenError(record, err);
     }
@@ -142,10 +149,10 @@ type NodeNames = Pick<Coverage, 'nodeNames' | 'hostnames'>;
  * Node names for the inventory (Qualys hygiene matches sensors to them). A fast-path verify (counts
  * only) lists no nodes: keep the names last listed while the count is unchanged, else list them.
  */
-async function knownNodes(x: AssessedCluster, coverage: Coverage | undefined, store: FleetStore): Promise<NodeNames | undefined> {
+async function knownNodes(x: AssessedCluster, coverage: Coverage | undefined, previousItem: () => Promise<ClusterInventoryItem | undefined>): Promise<NodeNames | undefined> {
   if (!coverage) return undefined;
   if (coverage.nodeNames) return { nodeNames: coverage.nodeNames, hostnames: coverage.hostnames };
-  const previous = await store.getCluster(formatClusterRef(x.ref));
+  const previous = await previousItem();
   if (previous?.nodeNames && previous.nodeNames.length === coverage.total) return { nodeNames: previous.nodeNames, hostnames: previous.hostnames };
   const a = x.assessment;
   if (a?.kind !== 'planned' || !a.adapter.listNodes) return undefined;

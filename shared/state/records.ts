@@ -1,3 +1,4 @@
+import type { DriftSummary } from '../domain/drift';
 import type { Coverage, PlannedAction } from '../platforms/types';
 
 /** How one reconcile of one cluster ended. */
@@ -85,4 +86,8 @@ export interface ClusterInventoryItem {
   progressingSince?: string;
   /** Most restarts of one sensor container of the current revision, when pods were looked at. */
   restarts?: number;
+  /** What the last reconcile found different from the desired state (absent on items written before it was kept). */
+  drift?: DriftSummary;
+  /** When a reconcile last wrote to the cluster. */
+  lastChangedAt?: string;
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { StatusRow } from '../../shared/cli/fleet-view';
 import type { RunRecord } from '../../shared/state/rollout-records';
@@ -157,5 +158,24 @@ describe('sensorfleet status: the fleet table', () => {
     expect(one.out).toContain('recent reconciles:');
     const yaml = await runCli(['status', '-o', 'yaml', '--platform', 'aws-ecs']);
     expect(yaml.out).toContain(`name: st-ecs-${id}`);
+  });
+
+  it("one inventory read for the whole table: a cluster's history is read only when its item predates the drift summary", async () => {
+    const queries = () => sandbox.front.count('dynamodb', 'Query');
+    const q0 = queries();
+    const summarised = await statusJson();
+    const withSummaries = queries() - q0;
+
+    // an item as written before items carried their drift and last change
+    const db = new DynamoDBClient({ region: sandbox.aws.region });
+    await db.send(new UpdateItemCommand({ TableName: table, Key: { pk: { S: `CLUSTER#${refs.web}` }, sk: { S: 'STATE' } }, UpdateExpression: 'REMOVE drift, lastChangedAt' }));
+    const q1 = queries();
+    const legacy = await statusJson();
+    expect(queries() - q1).toBe(withSummaries + 1);
+    // the same row either way
+    const web = (rows: StatusRow[]) => rows.find((r) => r.cluster === refs.web)!;
+    expect(web(legacy).drift).toEqual(web(summarised).drift);
+    expect(web(legacy).lastChange).toBe(web(summarised).lastChange);
+    db.destroy();
   });
 });

@@ -36,7 +36,9 @@ export function statusCommand(args: string[], io: CliIo): Promise<number> {
       return EXIT.ok;
     }
     const inventory = await store.listClusters();
-    const [reconciles, rings] = await Promise.all([recentReconciles(store, inventory.map((i) => i.cluster)), ringsOfRun(config.state.tableName)]);
+    // items carry their drift and last change; only those written before that need their history read
+    const unsummarised = inventory.filter((i) => i.drift === undefined).map((i) => i.cluster);
+    const [reconciles, rings] = await Promise.all([recentReconciles(store, unsummarised), ringsOfRun(config.state.tableName)]);
     const rows = sortStatusRows(
       filterStatusRows(
         inventory.map((i) => statusRow(i, { reconciles: reconciles.get(i.cluster) ?? [], ring: rings.get(i.cluster) ?? null })),
@@ -81,7 +83,7 @@ export function statusCommand(args: string[], io: CliIo): Promise<number> {
   });
 }
 
-/** Recent records per cluster (last change, drift): one query each, a few at a time. */
+/** Recent records per cluster (last change, drift) for items that do not carry them: one query each, a few at a time. */
 const RECENT_RECONCILES = 20;
 
 async function recentReconciles(store: FleetStore, clusters: string[]): Promise<Map<string, ReconcileRecord[]>> {
