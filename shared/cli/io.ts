@@ -4,7 +4,14 @@ export interface CliIo {
   stderr: NodeJS.WritableStream;
 }
 
-export const processIo: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+export const processIo: CliIo = {
+  // only the commands that read stdin open it (process.stdin builds a stream on first use)
+  get stdin() {
+    return process.stdin;
+  },
+  stdout: process.stdout,
+  stderr: process.stderr,
+};
 
 export function println(stream: NodeJS.WritableStream, text = ''): void {
   stream.write(`${text}\n`);

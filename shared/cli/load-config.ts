@@ -1,3 +1,4 @@
+import './zod-jitless';
 import type { SensorfleetConfig } from '../config/schema';
 import { loadConfig } from '../config/load';
 

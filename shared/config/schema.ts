@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { qualysConfigSchema } from '../qualys/config';
+import { QUALYS_DEFAULTS, qualysConfigSchema } from '../qualys/config';
 import { isQualysPlatform, UNKNOWN_PLATFORM_HINT } from './qualys-platforms';
 import { awsTargetSchema } from '../platforms/aws/config';
 import { azureTargetSchema } from '../platforms/aks/config';
@@ -23,7 +23,11 @@ export const tolerationSchema = z.strictObject({
 });
 export type Toleration = z.infer<typeof tolerationSchema>;
 
-export const sensorSchema = z.strictObject({
+/**
+ * Built on first use (z.lazy), as the Azure, Google and Qualys sections are: a configuration that leaves
+ * the section out gets SENSOR_DEFAULTS without building it (a CLI run pays for every schema it builds).
+ */
+export const sensorSchema = z.lazy(() => z.strictObject({
   image: z.string().default('qualys/qcs-sensor'),
   version: z.string().regex(/^[A-Za-z0-9._-]+$/).default('1.34.1-0'),
   imagePullPolicy: z.enum(['IfNotPresent', 'Always']).default('IfNotPresent'),
@@ -69,8 +73,28 @@ export const sensorSchema = z.strictObject({
       executionRoleName: z.string().min(1).default('sensorfleet-qualys-sensor-execution'),
     })
     .default({ cpu: 256, memory: 512, minimumHealthyPercent: 50, executionRoleName: 'sensorfleet-qualys-sensor-execution' }),
-});
+}));
 export type SensorConfig = z.infer<typeof sensorSchema>;
+
+/** sensorSchema.parse({}), written out (test/unit/config-defaults.test.ts keeps the two equal). */
+export const SENSOR_DEFAULTS: SensorConfig = {
+  image: 'qualys/qcs-sensor',
+  version: '1.34.1-0',
+  imagePullPolicy: 'IfNotPresent',
+  containerRuntime: 'containerd',
+  args: ['--registry-sensor', '--enable-console-logs'],
+  resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '500m', memory: '1Gi' } },
+  namespace: 'qualys-sensor',
+  tolerations: [
+    { operator: 'Exists', effect: 'NoSchedule' },
+    { operator: 'Exists', effect: 'NoExecute' },
+  ],
+  priorityClassName: 'system-node-critical',
+  maxUnavailable: '10%',
+  qualysPlatform: 'US2',
+  nodeSelection: { operatingSystems: ['linux'], architectures: ['amd64', 'arm64'] },
+  ecs: { cpu: 256, memory: 512, minimumHealthyPercent: 50, executionRoleName: 'sensorfleet-qualys-sensor-execution' },
+};
 
 /** Where the activation and customer ids come from. The secret holds JSON {activationId, customerId}. */
 export const credentialsSchema = z.strictObject({
@@ -173,7 +197,8 @@ export const rolloutSchema = z.strictObject({
   .transform(({ blastRadius, blastRadiusPercent, ...rollout }) => ({ ...rollout, blastRadius: blastRadius ?? { percent: blastRadiusPercent ?? 25, minClusters: 1 } }));
 
 export const configSchema = z.strictObject({
-  sensor: sensorSchema.default(sensorSchema.parse({})),
+  // a fresh copy per configuration: nothing a caller changes in one leaks into the next
+  sensor: sensorSchema.default(() => structuredClone(SENSOR_DEFAULTS)),
   credentials: credentialsSchema.default(credentialsSchema.parse({})),
   skipTag: z.strictObject({ key: z.string(), value: z.string() }).default({ key: 'qualys-sensor', value: 'disabled' }),
   targets: z
@@ -189,7 +214,7 @@ export const configSchema = z.strictObject({
     .strictObject({ url: z.string().optional(), dlqUrl: z.string().optional() })
     .default({}),
   /** Qualys CS API and hygiene (issue 3); the schema lives with the Qualys module. */
-  qualys: qualysConfigSchema.default(qualysConfigSchema.parse({})),
+  qualys: qualysConfigSchema.default(() => structuredClone(QUALYS_DEFAULTS)),
   /** Event Grid and Pub/Sub push authentication for on-webhook (issue 8); the schema lives with the webhooks. */
   webhooks: webhooksConfigSchema.default(WEBHOOKS_DEFAULT),
 });

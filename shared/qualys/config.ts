@@ -11,13 +11,13 @@ export type WeekDay = z.infer<typeof weekDay>;
 
 const timeZone = z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Paris');
 
-export const repoTagSchema = z.strictObject({
+export const repoTagSchema = z.lazy(() => z.strictObject({
   repo: z.string().min(1),
   /** Tag pattern; ".*" (all tags) follows NELSSEC's working code, qualys-cs-api.md §1.7 [C3/I]. */
   tag: z.string().default('.*'),
-});
+}));
 
-export const scheduleDeclSchema = z.strictObject({
+export const scheduleDeclSchema = z.lazy(() => z.strictObject({
   /** Name without the managed prefix; the API name is `<namePrefix><name>`. */
   name: z.string().regex(/^[A-Za-z0-9._-]+$/),
   every: z.enum(['daily', 'weekly']).default('daily'),
@@ -28,10 +28,10 @@ export const scheduleDeclSchema = z.strictObject({
   timeZone: timeZone.default('UTC'),
   repositories: z.array(repoTagSchema).min(1),
   forceScan: z.boolean().default(false),
-}).refine((s) => s.every === 'daily' || s.weekDay !== undefined, { message: 'weekly schedules need weekDay', path: ['weekDay'] });
+}).refine((s) => s.every === 'daily' || s.weekDay !== undefined, { message: 'weekly schedules need weekDay', path: ['weekDay'] }));
 export type ScheduleDecl = z.infer<typeof scheduleDeclSchema>;
 
-export const registryDeclSchema = z.strictObject({
+export const registryDeclSchema = z.lazy(() => z.strictObject({
   uri: z.string().url(),
   name: z.string().min(1).optional(),
   /** registryType as the API spells it (DOCS-REG-CREATE): AWS, Azure, GCP, GOOGLE_ARTIFACT_REGISTRY, JFrog, DockerHub, V2, V2_PRIVATE. */
@@ -52,10 +52,14 @@ export const registryDeclSchema = z.strictObject({
   /** Secrets Manager secret holding {username, password} or {token}: never in the config itself. */
   credentialsSecretId: z.string().min(1).optional(),
   schedules: z.array(scheduleDeclSchema).default([]),
-});
+}));
 export type RegistryDecl = z.infer<typeof registryDeclSchema>;
 
-export const qualysConfigSchema = z.strictObject({
+/**
+ * Built on first use (z.lazy): a configuration without a `qualys:` section gets QUALYS_DEFAULTS without
+ * building it (a CLI run pays for every schema it builds).
+ */
+export const qualysConfigSchema = z.lazy(() => z.strictObject({
   /** Qualys platform (gateway table in qualys-platforms.ts); with baseUrl set it is not used. */
   platform: z.string().default('US2'),
   baseUrl: z.string().url().optional(),
@@ -105,8 +109,21 @@ export const qualysConfigSchema = z.strictObject({
 }).superRefine((q, ctx) => {
   // a misspelt platform would otherwise fail at the first API call, or send the gateway's traffic to no one
   if (!q.baseUrl && !isQualysPlatform(q.platform)) ctx.addIssue({ code: 'custom', path: ['platform'], message: `unknown "${q.platform}": want ${UNKNOWN_PLATFORM_HINT}, or set qualys.baseUrl` });
-});
+}));
 export type QualysConfig = z.infer<typeof qualysConfigSchema>;
+
+/** qualysConfigSchema.parse({}), written out (test/unit/config-defaults.test.ts keeps the two equal). */
+export const QUALYS_DEFAULTS: QualysConfig = {
+  platform: 'US2',
+  auth: { method: 'password', secretId: 'sensorfleet/qualys-api' },
+  pageSize: 250,
+  timeoutMs: 30_000,
+  maxConcurrency: 2,
+  maxRateLimitWaitSeconds: 600,
+  retry: { attempts: 6, baseDelayMs: 500, maxDelayMs: 20_000 },
+  staleSensors: { enabled: true, olderThanDays: 30, maxDeletesPerRun: 500, batchSize: 100 },
+  schedules: { namePrefix: 'sensorfleet-', registries: [], ecrFromTargets: { enabled: false, roleName: 'sensorfleet-qualys-registry-scan', schedules: [] } },
+};
 
 function isTimeZone(tz: string): boolean {
   try {

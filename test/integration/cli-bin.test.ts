@@ -1,5 +1,6 @@
+import { isAscii } from 'node:buffer';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,8 +11,9 @@ import { startMoto } from '../sandbox/aws/moto';
 import { startTestWorld, type TestWorld } from '../support/world';
 
 /**
- * The `sensorfleet` executable (issue 10): built once at install into dist/cli (esbuild, ESM, each
- * command and platform a chunk of its own), used while fresh, the TypeScript sources otherwise.
+ * The `sensorfleet` executable (issue 10): built once at install into dist/cli (esbuild: an ESM bundle,
+ * each command and platform a chunk of its own, for help and --version; one CommonJS file that commands
+ * run from, compiled from V8's code cache), used while fresh, the TypeScript sources otherwise.
  * Before, every run compiled the sources with tsx and loaded every SDK up front.
  * The checkout is copied to a temporary root, so building and invalidating it touches nobody's files.
  */
@@ -69,6 +71,39 @@ describe('the CLI bundle', () => {
     }
     expect((await cli(['--version'])).out).toMatch(/\(bundle in dist\/cli, /);
     expect((await cli(['--version'], { SENSORFLEET_CLI_SOURCE: '1' })).out).toMatch(/\(TypeScript sources, /);
+  });
+
+  it('runs commands from cli.cjs compiled from a code cache; a missing, corrupt or unwritable cache only costs the compile', async () => {
+    const dist = join(root, 'dist', 'cli');
+    const manifest = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8')) as { script?: string };
+    expect(manifest.script).toBe('cli.cjs');
+    expect(isAscii(readFileSync(join(dist, 'cli.cjs')))).toBe(true); // read as latin1, not decoded: its licence notices are in a file of their own
+    // the Azure and Google SDKs are in vendor files of their own, read only for AKS and GKE clusters
+    const inputs = Object.keys((JSON.parse(readFileSync(join(dist, 'meta-cjs.json'), 'utf8')) as Metafile).inputs);
+    expect(inputs).toEqual(expect.arrayContaining(['shared/platforms/gke/adapter.ts', 'shared/platforms/aks/adapter.ts']));
+    expect(inputs.filter((i) => /node_modules\/(@azure|@google-cloud|google-auth-library|google-gax)\//.test(i))).toEqual([]);
+    const caches = () => readdirSync(dist).filter((f) => /^cli\.cjs\.event\..*\.cache$/.test(f));
+    const normalize = () => cli(['event', 'normalize', join(root, 'events', 'aws', 'eventbridge-eks-createcluster.json')]);
+    const first = await normalize();
+    expect(first.code, first.err).toBe(0);
+    expect(JSON.parse(first.out)).toEqual([expect.objectContaining({ kind: 'cluster-created' })]);
+    expect(caches()).toHaveLength(1); // written after the first run of the command
+    const cacheFile = join(dist, caches()[0]!);
+
+    writeFileSync(cacheFile, 'not a V8 code cache');
+    expect(await normalize()).toEqual(first); // refused by V8, compiled, and written anew
+    expect(readFileSync(cacheFile).length).toBeGreaterThan(1000);
+    expect(await normalize()).toEqual(first); // from the cache
+
+    chmodSync(dist, 0o555); // a read-only install (as root the directory stays writable; the run must not care either way)
+    try {
+      rmSync(cacheFile, { force: true });
+      expect(await normalize()).toEqual(first);
+    } finally {
+      chmodSync(dist, 0o755);
+    }
+    expect((await cli(['plna'])).code).toBe(2);
+    expect(readdirSync(dist).filter((f) => f.startsWith('cli.cjs.plna'))).toEqual([]); // a typo leaves no cache behind
   });
 
   it('loads a platform\'s code only when used: plan of an EKS cluster statically loads no ECS, DynamoDB, Azure, Google or Qualys code', () => {

@@ -9,7 +9,7 @@ const uuid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 const resourceGroup = z.string().regex(/^[-\w._()]{1,90}$/, 'an Azure resource group name');
 
 /** How sensorfleet proves it is the Entra application `clientId`. */
-export const azureAuthSchema = z.discriminatedUnion('method', [
+export const azureAuthSchema = z.lazy(() => z.discriminatedUnion('method', [
   /**
    * No secret: the function role's JWT from AWS STS GetWebIdentityToken is the client assertion of a
    * federated credential on the application (issuer = the AWS account's outbound issuer URL,
@@ -23,10 +23,10 @@ export const azureAuthSchema = z.discriminatedUnion('method', [
   z.strictObject({ method: z.literal('client-secret'), secretId: z.string().min(1), secretRegion: z.string().optional() }),
   /** A certificate kept in Secrets Manager as JSON {"certificatePem": "<cert + private key PEM>"}. */
   z.strictObject({ method: z.literal('client-certificate'), secretId: z.string().min(1), secretRegion: z.string().optional() }),
-]);
+]));
 export type AzureAuth = z.infer<typeof azureAuthSchema>;
 
-export const azureEndpointsSchema = z
+export const azureEndpointsSchema = z.lazy(() => z
   .strictObject({
     /** Azure Resource Manager; other clouds (Azure China, US Government) have their own. */
     resourceManager: z.string().url().default('https://management.azure.com'),
@@ -39,9 +39,10 @@ export const azureEndpointsSchema = z
      */
     resourceManagerAudience: z.string().url().optional(),
   })
-  .default({ resourceManager: 'https://management.azure.com', authorityHost: 'https://login.microsoftonline.com' });
+  .default({ resourceManager: 'https://management.azure.com', authorityHost: 'https://login.microsoftonline.com' }));
 
-export const azureTargetSchema = z.strictObject({
+/** Built on first use (z.lazy): a configuration without Azure targets never builds it (a CLI run pays for every schema it builds). */
+export const azureTargetSchema = z.lazy(() => z.strictObject({
   tenantId: uuid,
   subscriptionId: uuid,
   /** Only these resource groups; default every managed cluster of the subscription. */
@@ -50,7 +51,7 @@ export const azureTargetSchema = z.strictObject({
   clientId: uuid,
   auth: azureAuthSchema.default({ method: 'aws-federation', audience: 'api://AzureADTokenExchange' }),
   endpoints: azureEndpointsSchema,
-});
+}));
 export type AzureTarget = z.infer<typeof azureTargetSchema>;
 
 /** One discovery scope per subscription, or per configured resource group. */

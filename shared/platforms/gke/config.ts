@@ -12,7 +12,7 @@ const projectNumber = z.string().regex(/^\d{6,20}$/, 'a GCP project number (digi
 const allowlistName = z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, 'a WorkloadAllowlist name (a Kubernetes label value)');
 const location = z.string().regex(/^(-|[a-z]+-[a-z]+\d+(-[a-z])?)$/, 'a GCP region or zone such as europe-west1 or europe-west1-b, or "-" for all');
 
-export const gcpAuthSchema = z.discriminatedUnion('method', [
+export const gcpAuthSchema = z.lazy(() => z.discriminatedUnion('method', [
   /**
    * No secret: the function role's JWT from AWS STS GetWebIdentityToken is exchanged at Google STS
    * through a workload identity pool provider (OIDC provider trusting the AWS account's issuer), then
@@ -31,18 +31,19 @@ export const gcpAuthSchema = z.discriminatedUnion('method', [
   }),
   /** A credential configuration (external_account or service_account JSON) kept in Secrets Manager. */
   z.strictObject({ method: z.literal('credential-file'), secretId: z.string().min(1), secretRegion: z.string().optional() }),
-]);
+]));
 export type GcpAuth = z.infer<typeof gcpAuthSchema>;
 
-export const gcpEndpointsSchema = z
+export const gcpEndpointsSchema = z.lazy(() => z
   .strictObject({
     container: z.string().url().default('https://container.googleapis.com'),
     sts: z.string().url().default('https://sts.googleapis.com'),
     iamCredentials: z.string().url().default('https://iamcredentials.googleapis.com'),
   })
-  .default({ container: 'https://container.googleapis.com', sts: 'https://sts.googleapis.com', iamCredentials: 'https://iamcredentials.googleapis.com' });
+  .default({ container: 'https://container.googleapis.com', sts: 'https://sts.googleapis.com', iamCredentials: 'https://iamcredentials.googleapis.com' }));
 
-export const gcpTargetSchema = z.strictObject({
+/** Built on first use (z.lazy): a configuration without Google targets never builds it (a CLI run pays for every schema it builds). */
+export const gcpTargetSchema = z.lazy(() => z.strictObject({
   projectId,
   /** Where known: GKE notifications name the project by number; this maps it back to the id. */
   projectNumber: projectNumber.optional(),
@@ -62,7 +63,7 @@ export const gcpTargetSchema = z.strictObject({
       error: 'false, or { name: <WorkloadAllowlist name> } of the allowlist installed on the Autopilot clusters',
     })
     .default(false),
-});
+}));
 export type GcpTarget = z.infer<typeof gcpTargetSchema>;
 
 /** One discovery scope per project and location ("-" lists every location in one call). */
