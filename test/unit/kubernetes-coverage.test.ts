@@ -122,5 +122,7 @@ describe('the current revision', () => {
     const rev = (hash: string, revision: number, uid = 'ds-1') => ({ apiVersion: 'apps/v1', kind: 'ControllerRevision', metadata: { name: `s-${hash}`, labels: { 'controller-revision-hash': hash }, ownerReferences: [{ controller: true, uid }] }, revision });
     expect(currentRevisionHash(d, [rev('h1', 3), rev('h2', 2), rev('hx', 9, 'other')])).toBe('h1');
     expect(currentRevisionHash(d, [])).toBeUndefined();
+    // the controller has not seen generation 4 yet: its newest revision is the old template's
+    expect(currentRevisionHash({ ...d, metadata: { ...d.metadata, generation: 4 } }, [rev('h1', 3)])).toBeUndefined();
   });
 });

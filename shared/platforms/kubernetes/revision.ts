@@ -24,8 +24,13 @@ export function isCurrentPod(pod: KubeObject, ds: KubeObject, currentHash?: stri
   return hasCurrentGeneration(pod, ds) || (currentHash !== undefined && pod.metadata.labels?.[HASH_LABEL] === currentHash);
 }
 
-/** The hash of the DaemonSet's newest ControllerRevision (the one with the highest `revision`), if any. */
+/**
+ * The hash of the DaemonSet's newest ControllerRevision (the one with the highest `revision`), once the
+ * controller has seen the DaemonSet's spec (status.observedGeneration): until then the newest revision
+ * is the previous template's, and its pods would pass for current.
+ */
 export function currentRevisionHash(ds: KubeObject, revisions: KubeObject[]): string | undefined {
+  if (Number(ds.status?.observedGeneration ?? 0) < Number(ds.metadata.generation ?? 0)) return undefined;
   const mine = revisions.filter((r) => ((r.metadata.ownerReferences ?? []) as any[]).some((o) => o?.controller && o?.uid === ds.metadata.uid));
   const newest = mine.sort((a, b) => Number((b as any).revision ?? 0) - Number((a as any).revision ?? 0))[0];
   return newest?.metadata.labels?.[HASH_LABEL];
