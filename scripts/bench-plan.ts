@@ -31,4 +31,5 @@ clearInterval(sampler);
 peak = Math.max(peak, process.memoryUsage().rss);
 const outcomes: Record<string, number> = {};
 for (const c of report.clusters) outcomes[c.outcome] = (outcomes[c.outcome] ?? 0) + 1;
-console.log(JSON.stringify({ clusters: clusters.length, seconds, cpuSeconds, requests: counter.calls.length, writes: counter.writes, outcomes, rssStartMB: rssStart / 2 ** 20, rssPeakMB: peak / 2 ** 20 }));
+const changedClusters = report.clusters.filter((c) => c.outcome === 'planned').map((c) => c.cluster);
+console.log(JSON.stringify({ clusters: clusters.length, seconds, cpuSeconds, requests: counter.calls.length, writes: counter.writes, outcomes, changedClusters, rssStartMB: rssStart / 2 ** 20, rssPeakMB: peak / 2 ** 20 }));

@@ -5,7 +5,8 @@
  *  2. requests for an in-sync EKS, ECS, AKS and GKE cluster (reads, writes, by operation)
  *  3. the first AKS and the first GKE connect in a fresh process (import of the cloud's chunk,
  *     credential + cluster read, first Kubernetes request)
- *  4. nightly plan over N sandbox clusters (default 1,000) with realistic node counts: wall time, CPU, memory
+ *  4. nightly plan over N sandbox clusters (default 1,000; half ECS, half EKS in 16 regions) with realistic node
+ *     counts, 1 % drifted, built in bulk (test/sandbox/bulk-fleet.ts): the planner's wall time, CPU, memory, outcomes
  *  5. fan-out simulation (scripts/bench-fanout.ts, its own process): 10,000 clusters through the real
  *     handlers and the state machine read from serverless.yml, against rate-limited stand-ins on a virtual clock
  * Usage: node bin/run-ts.mjs scripts/bench.ts [--clusters N] [--skip-fleet] [--fanout-clusters N] [--skip-fanout] [--only-fanout] [--enforce-limits] [--json]
@@ -23,7 +24,7 @@ import { parseConfig } from '../shared/config/load';
 import { parseClusterRef } from '../shared/domain/cluster-ref';
 import { buildEngine } from '../shared/engine/build';
 import { reconcileCluster } from '../shared/engine/reconcile';
-import { runFleet } from '../shared/engine/run-fleet';
+import { buildBulkFleet, bulkMotoEnv, type BulkClusterSpec, type BulkDrift } from '../test/sandbox/bulk-fleet';
 import { resetAwsClients } from '../shared/platforms/aws/clients';
 import { CallCounter, countCalls } from '../shared/runtime/call-log';
 import { startAzureSandbox } from '../test/sandbox/azure/index';
@@ -73,7 +74,8 @@ async function main(): Promise<void> {
   }
   trustSandboxCa();
   await bundles();
-  const sandbox = await startSandbox();
+  // its own moto, set up to hold the nightly plan's bulk fleet (test/sandbox/bulk-fleet.ts)
+  const sandbox = await startSandbox({ motoEnv: bulkMotoEnv() });
   const restore = sandbox.useAwsEnv();
   try {
     resetAwsClients();
@@ -87,7 +89,7 @@ async function main(): Promise<void> {
     } finally {
       await clouds.stop();
     }
-    if (!values['skip-fleet']) await nightlyPlan(sandbox, config, Number(values.clusters));
+    if (!values['skip-fleet']) await nightlyPlan(sandbox, Number(values.clusters));
   } finally {
     restore();
     await sandbox.stop();
@@ -116,6 +118,10 @@ async function fanOut(clusters: number): Promise<unknown> {
   if (code !== 0) throw new Error(`fan-out simulation exited with ${code}`);
   const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
   console.log(JSON.stringify(r, null, 2));
+  const platforms = (r.platforms ?? {}) as Record<string, { clusters: number; inSync: number; converged: number; drifted: number }>;
+  for (const [p, s] of Object.entries(platforms)) console.log(`  ${p}: ${s.clusters} clusters, ${s.inSync} in sync, ${s.converged} converged (${s.drifted} drifted)`);
+  const budgets = (r.budgets ?? {}) as Record<string, { pass?: boolean }>;
+  console.log(`  budgets: ${Object.entries(budgets).map(([k, v]) => `${k} ${v.pass ? 'pass' : 'FAIL'}`).join(', ')}`);
   return r;
 }
 
@@ -212,35 +218,55 @@ function benchNodeCount(i: number): number {
   return i % 100 === 37 ? 150 + (h % 251) : 10 + (h % 41);
 }
 
-async function nightlyPlan(sandbox: Awaited<ReturnType<typeof startSandbox>>, config: ReturnType<typeof parseConfig>, n: number): Promise<void> {
-  const counts = Array.from({ length: n }, (_, i) => benchNodeCount(i));
+/**
+ * 1 % of the bench fleet drifted, deterministically: every 200th ECS cluster has its service's
+ * minimumHealthyPercent set to 0, every 200th EKS cluster had its sensor DaemonSet edited (memory limit)
+ * or deleted by hand, alternately.
+ */
+function benchDrift(i: number): BulkDrift | undefined {
+  if (i % 200 === 50) return 'ecs-minimum-healthy-zero';
+  if (i % 200 === 151) return i % 400 === 151 ? 'eks-memory-edited' : 'eks-daemonset-deleted';
+  return undefined;
+}
+
+/**
+ * The bench fleet's regions: fleets span regions, and moto's EC2 and ECS scan a region's whole inventory on
+ * every RunInstances, RegisterContainerInstance and ListTasks, so one region of 16,000 instances would make
+ * the sandbox quadratic.
+ */
+const FLEET_REGIONS = ['us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-central-1', 'eu-north-1', 'eu-south-1', 'ap-south-1', 'ap-northeast-1', 'ap-northeast-2', 'ap-southeast-1', 'ap-southeast-2', 'sa-east-1'];
+
+async function nightlyPlan(sandbox: Awaited<ReturnType<typeof startSandbox>>, n: number): Promise<void> {
+  const specs: BulkClusterSpec[] = Array.from({ length: n }, (_, i) => {
+    const drift = benchDrift(i);
+    const region = FLEET_REGIONS[Math.floor(i / 2) % FLEET_REGIONS.length]!;
+    return { platform: i % 2 === 0 ? 'aws-ecs' : 'aws-eks', name: `fleet-${String(i).padStart(4, '0')}`, region, nodes: benchNodeCount(i), ...(drift ? { drift } : {}) };
+  });
+  const regions = [...new Set(specs.map((s) => s.region!))];
+  const config = parseConfig({ targets: { aws: [{ accountId: sandbox.aws.accountId, regions }] }, rollout: ROLLOUT });
+  const counts = specs.map((s) => s.nodes);
   const nodes = counts.reduce((a, b) => a + b, 0);
-  console.log(`\n# nightly plan over ${n} sandbox clusters (half ECS, half EKS; each already enrolled), ${nodes} nodes: ${Math.min(...counts)}-${Math.max(...counts)} per cluster, ${counts.filter((c) => c >= 100).length} with hundreds`);
-  const t0 = Date.now();
-  const refs = [];
-  for (let i = 0; i < n; i++) {
-    const name = `fleet-${String(i).padStart(4, '0')}`;
-    const count = counts[i]!;
-    refs.push(
-      i % 2 === 0
-        ? (await sandbox.fleet.createEcsCluster({ name, instances: count })).ref
-        : (await sandbox.fleet.createEksCluster({ name, nodes: Array.from({ length: count }, (_, k) => ({ name: `${name}-n${k}` })) })).ref,
-    );
-  }
-  const clusters = refs.map(parseClusterRef);
-  const deps = await buildEngine(config, clusters, { store: false });
-  await runFleet(deps, { clusters, forceRun: true, trigger: { kind: 'reconcile-requested', source: 'bench-setup' } });
-  console.log(`setup (create + enroll) took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`\n# nightly plan over ${n} sandbox clusters (half ECS, half EKS, in ${regions.length} regions; each enrolled), ${nodes} nodes: ${Math.min(...counts)}-${Math.max(...counts)} per cluster, ${counts.filter((c) => c >= 100).length} with hundreds`);
+  // one cluster per platform enrolled through the product, the rest copies of that enrollment (test/sandbox/bulk-fleet.ts)
+  const fleet = await buildBulkFleet(sandbox, config, specs, { onProgress: (line) => console.log(`setup: ${line}`) });
+  const sandboxRssMb = Math.round(process.memoryUsage().rss / 2 ** 20);
+  console.log(`setup (enroll templates, create + copy, drift ${fleet.drifted.length} clusters, settle) took ${fleet.seconds.total} s: ${JSON.stringify(fleet.seconds)}; the sandbox's process holds ${sandboxRssMb} MB`);
   // the plan runs in its own process: its time and memory are the product's, not the sandbox's
   const list = join(mkdtempSync(join(tmpdir(), 'sensorfleet-plan-')), 'clusters.txt');
-  writeFileSync(list, refs.join('\n'));
+  writeFileSync(list, fleet.refs.join('\n'));
   for (const c of process.env.BENCH_COMPARE?.split(',') ?? []) console.log(`concurrency ${c}: ${JSON.stringify(await planInChild(list, config, c))}`);
   const r = await planInChild(list, config);
-  console.log(`plan: ${r.seconds.toFixed(2)} s for ${n} clusters (the planning process used ${r.cpuSeconds.toFixed(1)} s of CPU; the rest of the 2 cores serve the sandbox), ${r.requests} requests (${r.writes} writes), outcomes ${JSON.stringify(r.outcomes)}`);
+  const changed = new Set(r.changedClusters);
+  const drifted = fleet.drifted.map((d) => d.ref);
+  const found = drifted.filter((ref) => changed.has(ref)).length;
+  const unexpected = r.changedClusters.filter((ref) => !drifted.includes(ref));
+  console.log(`plan: ${r.seconds.toFixed(2)} s wall for ${n} clusters, ${nodes} nodes (wall time includes the sandbox — moto_server, the AWS front, the Kubernetes stand-in — answering on the same 2 cores); the planning process used ${r.cpuSeconds.toFixed(1)} s of CPU (${((r.cpuSeconds * 1000) / n).toFixed(1)} per 1,000 clusters)`);
+  console.log(`plan: ${r.requests} requests (${r.writes} writes), outcomes ${JSON.stringify(r.outcomes)}; drift found in ${found}/${drifted.length} drifted clusters${unexpected.length ? `; UNEXPECTED changes planned for ${unexpected.join(', ')}` : ''}`);
   console.log(`memory of the planning process: rss ${r.rssStartMB.toFixed(0)} MB at start, ${r.rssPeakMB.toFixed(0)} MB peak`);
   results.nightlyPlan = {
     clusters: n,
     nodes,
+    regions: regions.length,
     nodesPerCluster: { min: Math.min(...counts), max: Math.max(...counts), mean: Math.round(nodes / n), withHundreds: counts.filter((c) => c >= 100).length },
     seconds: round(r.seconds),
     peakRssMb: Math.round(r.rssPeakMB),
@@ -249,8 +275,19 @@ async function nightlyPlan(sandbox: Awaited<ReturnType<typeof startSandbox>>, co
     requests: r.requests,
     writes: r.writes,
     outcomes: r.outcomes,
-    note: 'dry-run plan (runFleet) over enrolled sandbox clusters, in its own child process; wall time includes the sandbox (moto_server, Kubernetes stand-in) answering on the same 2 cores',
+    drift: { drifted: drifted.length, found, unexpected: unexpected.length, kinds: countBy(fleet.drifted.map((d) => d.drift)) },
+    setupSeconds: fleet.seconds.total,
+    setup: { ...fleet.seconds, sandboxRssMb },
+    note:
+      'dry-run plan (runFleet) over enrolled sandbox clusters, in its own child process; seconds is wall time and includes the sandbox (moto_server, the AWS front, the Kubernetes stand-in) answering on the same 2 cores; ' +
+      'cpuSeconds is the planning process alone. setup (not in seconds): one ECS and one EKS cluster per region enrolled through the product, the others given a copy of what it applied (test/sandbox/bulk-fleet.ts), then 1 % drifted by hand',
   };
+}
+
+function countBy(xs: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) out[x] = (out[x] ?? 0) + 1;
+  return out;
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
@@ -261,6 +298,8 @@ interface PlanResult {
   requests: number;
   writes: number;
   outcomes: Record<string, number>;
+  /** Clusters the plan would change (outcome planned). */
+  changedClusters: string[];
   rssStartMB: number;
   rssPeakMB: number;
 }

@@ -30,7 +30,7 @@ export interface Fleet {
    * gave sensorfleet's role access, infra/aws-member-account `eks_clusters`); with it, EKS's rule: its creator
    * (a caller ARN) if bootstrapped, and principals with an access entry and policy (test/sandbox/aws/eks-access.ts).
    */
-  createEksCluster(o: { name: string; accountId?: string; region?: string; nodes: NodeSpec[]; tags?: Record<string, string>; creatingForMs?: number; access?: EksClusterAccess }): Promise<{ ref: string; arn: string }>;
+  createEksCluster(o: { name: string; accountId?: string; region?: string; nodes: NodeSpec[]; tags?: Record<string, string>; creatingForMs?: number; access?: EksClusterAccess } & EksBulkOptions): Promise<{ ref: string; arn: string }>;
   /** Adds nodes to the virtual cluster and scales the nodegroup (UpdateNodegroupConfig) to match. */
   addEksNodes(ref: string, nodes: NodeSpec[]): Promise<void>;
   /** Secrets Manager secret `sensorfleet/qualys-activation` holding JSON {activationId, customerId}. */
@@ -44,6 +44,16 @@ export interface Fleet {
 }
 
 export type EksClusterAccess = Omit<ClusterAccessOptions, 'accountWide'> & { creator: string };
+
+/**
+ * For fleets built in bulk (bulk-fleet.ts): `managedNodegroup: false` gives the cluster self-managed nodes
+ * (no managed nodegroup in moto, whose CreateNodegroup costs ~200 ms of moto's one process); `watchHistoryLimit`
+ * sizes the virtual cluster's watch cache (kube-apiserver keeps at least 100 events per type).
+ */
+export interface EksBulkOptions {
+  managedNodegroup?: boolean;
+  watchHistoryLimit?: number;
+}
 
 export const ACTIVATION_SECRET_ID = 'sensorfleet/qualys-activation';
 /** Sandbox-only ids (not real Qualys credentials); the Qualys fake accepts them. */
@@ -139,7 +149,7 @@ export function createFleet(d: FleetDeps): Fleet {
           ...(o.tags ? { tags: o.tags } : {}),
         }),
       );
-      await eks.send(
+      if (o.managedNodegroup !== false) await eks.send(
         new CreateNodegroupCommand({
           clusterName: o.name,
           nodegroupName: NODEGROUP,
@@ -148,7 +158,7 @@ export function createFleet(d: FleetDeps): Fleet {
           scalingConfig: { minSize: 0, maxSize: Math.max(10, o.nodes.length * 2), desiredSize: o.nodes.length },
         }),
       );
-      const kube = d.kube.addCluster(kubeClusterId(ref), { nodes: o.nodes, ...eksKubeOptions(ref, o.name, account) });
+      const kube = d.kube.addCluster(kubeClusterId(ref), { nodes: o.nodes, ...eksKubeOptions(ref, o.name, account), ...(o.watchHistoryLimit ? { watch: { historyLimit: o.watchHistoryLimit } } : {}) });
       d.front.registerEksCluster(account, region, o.name, { endpoint: kube.endpoint, caPem: d.kube.caPem });
       building.delete(ref);
       bindKube(ref, kube);

@@ -38,12 +38,15 @@ export interface CloudSandbox extends Sandbox {
 
 const AWS_ENV = ['AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'] as const;
 
-/** stepFunctions: Step Functions state machines run (moto's executor in a moto of its own behind the front, aws/step-functions.ts). */
-export async function startSandbox(opts: { motoUrl?: string; region?: string; clouds: true; stepFunctions?: boolean }): Promise<CloudSandbox>;
-export async function startSandbox(opts?: { motoUrl?: string; region?: string; clouds?: false; stepFunctions?: boolean }): Promise<Sandbox>;
-export async function startSandbox(opts: { motoUrl?: string; region?: string; clouds?: boolean; stepFunctions?: boolean } = {}): Promise<Sandbox | CloudSandbox> {
+/**
+ * stepFunctions: Step Functions state machines run (moto's executor in a moto of its own behind the front, aws/step-functions.ts).
+ * motoEnv: environment of the sandbox's own moto_server (without motoUrl), e.g. bulk-fleet.ts's bulkMotoEnv().
+ */
+export async function startSandbox(opts: { motoUrl?: string; motoEnv?: Record<string, string>; region?: string; clouds: true; stepFunctions?: boolean }): Promise<CloudSandbox>;
+export async function startSandbox(opts?: { motoUrl?: string; motoEnv?: Record<string, string>; region?: string; clouds?: false; stepFunctions?: boolean }): Promise<Sandbox>;
+export async function startSandbox(opts: { motoUrl?: string; motoEnv?: Record<string, string>; region?: string; clouds?: boolean; stepFunctions?: boolean } = {}): Promise<Sandbox | CloudSandbox> {
   let ownMoto: MotoServer | undefined;
-  const motoUrl = opts.motoUrl ?? (ownMoto = await startMoto()).url;
+  const motoUrl = opts.motoUrl ?? (ownMoto = await startMoto(opts.motoEnv ? { env: opts.motoEnv } : {})).url;
   const region = opts.region ?? 'us-east-1';
   await keepEcsTasksRunning(motoUrl);
   const sensors = new SensorEvents();

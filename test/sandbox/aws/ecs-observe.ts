@@ -125,6 +125,22 @@ export class EcsObserver {
     return info;
   }
 
+  /**
+   * Looks up the hostnames of many instances in one DescribeInstances (an `instance-id` filter, so an unknown
+   * id is just absent): a fleet's scheduler pass over hundreds of instances makes one call, not one each.
+   */
+  async prefetchHostnames(k: EcsClusterKey, instanceIds: string[]): Promise<void> {
+    const missing = [...new Set(instanceIds.filter((id) => id && !this.hostnames.has(id)))];
+    for (const batch of chunks(missing, 200)) {
+      try {
+        const out = await this.moto.ec2(k.account, k.region).send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: batch }] }));
+        for (const i of (out.Reservations ?? []).flatMap((r) => r.Instances ?? [])) if (i.InstanceId && i.PrivateDnsName) this.hostnames.set(i.InstanceId, i.PrivateDnsName);
+      } catch {
+        // hostname() asks one by one
+      }
+    }
+  }
+
   /** EC2 private DNS name of an instance (what the sensor reports as hostname), else the instance id. */
   async hostname(k: EcsClusterKey, instanceId: string): Promise<string> {
     const hit = this.hostnames.get(instanceId);

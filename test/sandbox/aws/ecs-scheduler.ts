@@ -414,6 +414,8 @@ export class EcsSchedulerSimulator {
         this.sensors.emit('stopped', s);
       }
     }
+    const fresh = [...now].filter(([arn]) => !cluster.running.has(arn)).map(([, t]) => obs.instances.find((i) => i.arn === t.containerInstanceArn)?.ec2InstanceId ?? '');
+    if (fresh.length > 1) await this.observer.prefetchHostnames(key, fresh);
     for (const [arn, t] of now) {
       if (cluster.running.has(arn)) continue;
       const inst = obs.instances.find((i) => i.arn === t.containerInstanceArn);
