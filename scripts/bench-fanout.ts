@@ -1,12 +1,14 @@
 /**
- * Fan-out simulation (started by scripts/bench.ts, or on its own): one night of a fleet of N EKS
- * clusters (default 10,000) in many AWS accounts and regions, through the REAL handlers
+ * Fan-out simulation (started by scripts/bench.ts, or on its own): one night of a fleet of N clusters
+ * (default 10,000), a quarter each on ECS and EKS (AWS accounts x regions), AKS (Azure subscriptions)
+ * and GKE (GCP projects x locations), through the REAL handlers
  * (functions/nightly.ts, functions/reconcile-worker.ts) and the REAL rollout state machine (read from
  * serverless.yml now, interpreted by test/sim/asl.ts), with the cloud and cluster APIs played by the
  * light stand-ins of test/sim/** at their documented latencies and request budgets, on a virtual clock.
  *
  * The night: every cluster was enrolled before (setup, not measured: the engine installs the sensor
- * and the releases are recorded), 1% of them drifted since (their sensor DaemonSet was deleted), then
+ * and the releases are recorded), 1% of them drifted since (their sensor DaemonSet was deleted; on ECS
+ * the sensor service), then
  * the nightly handler runs once and the work queue feeds worker invocations (event source mapping:
  * batches of 10, FIFO groups, up to the account's 1,000 concurrent executions) until the run ends.
  * Output: one JSON line on stdout. Usage: node bin/run-ts.mjs scripts/bench-fanout.ts [--clusters N] [--enforce-limits]
@@ -20,10 +22,13 @@ import { StateMachineSim, SFN_LIMITS } from '../test/sim/asl';
 import { StatesError } from '../test/sim/asl-paths';
 import { installVirtualClock, realTimers, VirtualClock } from '../test/sim/clock';
 import { DYNAMODB_LIMITS, SimDynamoDb } from '../test/sim/dynamodb';
-import { EKS_LATENCY_MS, SimEks } from '../test/sim/eks';
+import { ARM_LATENCY_MS, ENTRA_LATENCY_MS, SimArm, SimEntra, unsignedJwt } from '../test/sim/azure';
+import { EC2_LATENCY_MS, ECS_LATENCY_MS, ECS_TASK_WAVE, SimEcs } from '../test/sim/ecs';
+import { EKS_LATENCY_MS, SIM_CA_PEM, SimEks } from '../test/sim/eks';
+import { GKE_LATENCY_MS, GOOGLE_TOKEN_LATENCY_MS, SimGke, SimGoogleTokens } from '../test/sim/gcp';
 import { POD_WAVE, SimKube } from '../test/sim/kube';
-import { LATENCY_MS, PROVIDER_LIMITS } from '../test/sim/limits';
-import { RateLimits } from '../test/sim/rate-limit';
+import { isHighThroughputFifo, LATENCY_MS, PROVIDER_LIMITS } from '../test/sim/limits';
+import { RateLimits, type BucketSpec } from '../test/sim/rate-limit';
 import { SimFifoQueue, SimSqs, SQS_LATENCY_MS } from '../test/sim/sqs';
 import { installSimTransport, type AwsRoute } from '../test/sim/transport';
 
@@ -49,12 +54,28 @@ console.warn = (...args: unknown[]) => {
 };
 process.on('unhandledRejection', (err) => log(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`));
 
-// ---- the fleet's shape: accounts x regions, 50 clusters per scope; tens of nodes, a few hundred --------
+// ---- the fleet's shape: a quarter per platform; tens of nodes per cluster, a few hundred ------------------
+type Platform = 'aws-ecs' | 'aws-eks' | 'azure-aks' | 'gcp-gke';
+const PLATFORMS: Platform[] = ['aws-ecs', 'aws-eks', 'azure-aks', 'gcp-gke'];
 const OWN_ACCOUNT = '100000000000';
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-southeast-2'];
-const PER_SCOPE = 50;
-const accountCount = Math.max(1, Math.ceil(CLUSTERS / (PER_SCOPE * REGIONS.length)));
+/** Clusters per AWS account and region, per platform (ECS and EKS share the scope). */
+const PER_AWS_SCOPE = 25;
+const AZURE_SUBSCRIPTIONS = 10;
+const AZURE_RESOURCE_GROUPS = 5;
+const GCP_PROJECTS = 10;
+const GCP_LOCATIONS = ['us-central1', 'us-east4', 'europe-west1', 'europe-west4', 'asia-southeast1'];
+const perPlatform = Object.fromEntries(PLATFORMS.map((p, k) => [p, Math.floor(CLUSTERS / 4) + (k < CLUSTERS % 4 ? 1 : 0)])) as Record<Platform, number>;
+const awsPerPlatform = Math.max(perPlatform['aws-ecs'], perPlatform['aws-eks']);
+const accountCount = Math.max(1, Math.ceil(awsPerPlatform / (PER_AWS_SCOPE * REGIONS.length)));
 const accounts = Array.from({ length: accountCount }, (_, i) => String(100000000000 + i));
+const TENANT = '72f988bf-0000-4000-8000-00000000a2e1';
+const AZURE_CLIENT_ID = '5e0e5e0e-0000-4000-8000-00000000c11e';
+const subscriptions = Array.from({ length: Math.min(AZURE_SUBSCRIPTIONS, Math.max(1, perPlatform['azure-aks'])) }, (_, i) => `00000000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`);
+const projects = Array.from({ length: Math.min(GCP_PROJECTS, Math.max(1, perPlatform['gcp-gke'])) }, (_, i) => `sf-fleet-${String(i).padStart(2, '0')}`);
+const WORKLOAD_IDENTITY_PROVIDER = 'projects/123456789012/locations/global/workloadIdentityPools/sensorfleet/providers/aws';
+const GCP_SERVICE_ACCOUNT = 'sensorfleet@sf-fleet-hub.iam.gserviceaccount.com';
+const HOSTS = { arm: 'arm.sim.invalid', entra: 'login.sim.invalid', gke: 'container.sim.invalid', gsts: 'sts.sim.invalid', iam: 'iamcredentials.sim.invalid', ec2: 'ec2.sim.invalid' };
 const nodeCount = (i: number) => {
   const h = (Math.imul(i + 1, 2654435761) >>> 0) % 1000;
   return i % 100 === 37 ? 150 + (h % 251) : 10 + (h % 41);
@@ -73,13 +94,23 @@ const timeoutOf = (fn: string) => {
 const memoryOf = (fn: string) => Number(sls.functions[fn]?.memorySize ?? sls.provider.memorySize ?? 1024);
 const batchSize = Number(values['batch-size'] ?? sls.functions['reconcile-worker'].events.find((e: any) => e.sqs)?.sqs.batchSize ?? 10);
 const visibility = Number(resources.WorkQueue.Properties.VisibilityTimeout ?? 30);
+const workQueueHighThroughput = isHighThroughputFifo(resources.WorkQueue.Properties);
+const dlqHighThroughput = isHighThroughputFifo(resources.WorkDeadLetterQueue.Properties);
+const workQueueApi = workQueueHighThroughput ? 'sqsHighThroughput' : 'sqs';
 
 const TABLE = 'sensorfleet-sim';
 const QUEUE_URL = `https://sqs.us-east-1.amazonaws.com/${OWN_ACCOUNT}/sensorfleet-sim-work.fifo`;
 const DLQ_URL = `https://sqs.us-east-1.amazonaws.com/${OWN_ACCOUNT}/sensorfleet-sim-dlq.fifo`;
 const SM_ARN = `arn:aws:states:us-east-1:${OWN_ACCOUNT}:stateMachine:sensorfleet-sim-rollout`;
 const config = {
-  targets: { aws: accounts.map((a) => ({ accountId: a, regions: REGIONS, platforms: ['aws-eks'], ...(a === OWN_ACCOUNT ? {} : { roleArn: `arn:aws:iam::${a}:role/sensorfleet-target` }) })) },
+  targets: {
+    aws: accounts.map((a) => ({ accountId: a, regions: REGIONS, platforms: ['aws-ecs', 'aws-eks'], ...(a === OWN_ACCOUNT ? {} : { roleArn: `arn:aws:iam::${a}:role/sensorfleet-target` }) })),
+    azure: perPlatform['azure-aks'] > 0 ? subscriptions.map((sub) => ({ tenantId: TENANT, subscriptionId: sub, clientId: AZURE_CLIENT_ID, endpoints: { resourceManager: `https://${HOSTS.arm}`, authorityHost: `https://${HOSTS.entra}` } })) : [],
+    gcp:
+      perPlatform['gcp-gke'] > 0
+        ? projects.map((projectId) => ({ projectId, locations: GCP_LOCATIONS, auth: { method: 'aws-federation', workloadIdentityProvider: WORKLOAD_IDENTITY_PROVIDER, serviceAccountEmail: GCP_SERVICE_ACCOUNT }, endpoints: { container: `https://${HOSTS.gke}`, sts: `https://${HOSTS.gsts}`, iamCredentials: `https://${HOSTS.iam}` } }))
+        : [],
+  },
   state: { tableName: TABLE },
   queue: { url: QUEUE_URL, dlqUrl: DLQ_URL },
 };
@@ -97,34 +128,67 @@ Object.assign(process.env, {
   POWERTOOLS_LOG_LEVEL: process.env.SIM_LOG_LEVEL ?? 'SILENT',
   POWERTOOLS_METRICS_DISABLED: 'true',
   AWS_LAMBDA_FUNCTION_NAME: 'sensorfleet-sim',
+  // the ECS adapter's EC2 DescribeInstances (signed by hand, sent with fetch) goes to the EC2 stand-in
+  AWS_ENDPOINT_URL_EC2: `https://${HOSTS.ec2}`,
 });
 
 // ---- virtual clock, stand-ins, transport ---------------------------------------------------------------
 const clock = new VirtualClock(Date.parse('2026-12-02T02:00:00Z'));
 installVirtualClock(clock);
-let limits = new RateLimits(PROVIDER_LIMITS, () => clock.now());
+// setup (not measured) runs with every budget a thousand times larger, so enrolment never fails on a throttle
+const SETUP_LIMITS: Record<string, BucketSpec> = Object.fromEntries(Object.entries(PROVIDER_LIMITS).map(([k, v]) => [k, { ...v, ratePerSecond: v.ratePerSecond * 1000, burst: v.burst * 1000 }]));
+let limits = new RateLimits(SETUP_LIMITS, () => clock.now());
 const rl = { admit: (api: string, scope: string) => limits.admit(api, scope) } as RateLimits;
 const dynamo = new SimDynamoDb(rl, ENFORCE);
 dynamo.createTable(TABLE, 'pk', 'sk', { byKind: { hash: 'gsi1pk', range: 'gsi1sk' } });
 const sqs = new SimSqs(rl);
-const queue = sqs.add(new SimFifoQueue(QUEUE_URL, visibility, () => clock.now()));
-const dlq = sqs.add(new SimFifoQueue(DLQ_URL, visibility, () => clock.now()));
+const queue = sqs.add(new SimFifoQueue(QUEUE_URL, visibility, () => clock.now(), workQueueHighThroughput));
+const dlq = sqs.add(new SimFifoQueue(DLQ_URL, visibility, () => clock.now(), dlqHighThroughput));
 const eks = new SimEks(rl);
+const ecs = new SimEcs(rl, () => clock.now());
 const kube = new SimKube(rl, () => clock.now());
+const arm = new SimArm(HOSTS.arm, rl, TENANT);
+const entra = new SimEntra(HOSTS.entra, rl, TENANT);
+entra.registerApp(AZURE_CLIENT_ID);
+const gke = new SimGke(HOSTS.gke, rl);
+const googleTokens = new SimGoogleTokens(HOSTS.gsts, HOSTS.iam, rl, `//iam.googleapis.com/${WORKLOAD_IDENTITY_PROVIDER}`);
 const sfn = new StateMachineSim(definition, SM_ARN, { clock, enforceLimits: ENFORCE, resolveTask });
 const secret = JSON.stringify({ activationId: 'sim-activation-id', customerId: 'sim-customer-id' });
 
 const clusterRefs: string[] = [];
 const clusterNodes = new Map<string, number>();
-for (let i = 0; i < CLUSTERS; i++) {
-  const account = accounts[Math.floor(i / (PER_SCOPE * REGIONS.length))]!;
-  const region = REGIONS[Math.floor(i / PER_SCOPE) % REGIONS.length]!;
-  const name = `eks-${String(i).padStart(5, '0')}`;
-  const ref = `aws-eks:${account}:${region}:${name}`;
-  const { host } = kube.add(ref, nodeCount(i));
-  eks.add(account, region, { name, endpoint: `https://${host}` });
-  clusterRefs.push(ref);
-  clusterNodes.set(ref, nodeCount(i));
+const platformOf = new Map<string, Platform>();
+for (const platform of PLATFORMS) {
+  for (let k = 0; k < perPlatform[platform]; k++) {
+    const i = clusterRefs.length;
+    const nodes = nodeCount(i);
+    let ref: string;
+    if (platform === 'aws-ecs' || platform === 'aws-eks') {
+      const account = accounts[Math.floor(k / (PER_AWS_SCOPE * REGIONS.length))]!;
+      const region = REGIONS[Math.floor(k / PER_AWS_SCOPE) % REGIONS.length]!;
+      const name = `${platform === 'aws-ecs' ? 'ecs' : 'eks'}-${String(k).padStart(5, '0')}`;
+      ref = `${platform}:${account}:${region}:${name}`;
+      if (platform === 'aws-ecs') ecs.add(account, region, name, nodes);
+      else eks.add(account, region, { name, endpoint: `https://${kube.add(ref, nodes).host}` });
+    } else if (platform === 'azure-aks') {
+      const perSub = Math.ceil(perPlatform['azure-aks'] / subscriptions.length);
+      const subscription = subscriptions[Math.floor(k / perSub)]!;
+      const resourceGroup = `rg-fleet-${Math.floor((k % perSub) / Math.ceil(perSub / AZURE_RESOURCE_GROUPS))}`;
+      const name = `aks-${String(k).padStart(5, '0')}`;
+      ref = `azure-aks:${subscription}:${resourceGroup}:${name}`;
+      arm.add({ subscription, resourceGroup, name, location: 'westeurope', server: `https://${kube.add(ref, nodes).host}:443`, caPem: SIM_CA_PEM });
+    } else {
+      const perProject = Math.ceil(perPlatform['gcp-gke'] / projects.length);
+      const project = projects[Math.floor(k / perProject)]!;
+      const location = GCP_LOCATIONS[Math.floor((k % perProject) / Math.ceil(perProject / GCP_LOCATIONS.length))]!;
+      const name = `gke-${String(k).padStart(5, '0')}`;
+      ref = `gcp-gke:${project}:${location}:${name}`;
+      gke.add({ project, location, name, endpoint: kube.add(ref, nodes).host, caPem: SIM_CA_PEM });
+    }
+    clusterRefs.push(ref);
+    clusterNodes.set(ref, nodes);
+    platformOf.set(ref, platform);
+  }
 }
 
 installSimTransport(clock, {
@@ -135,13 +199,42 @@ installSimTransport(clock, {
     return r;
   },
   kube: (host, method, url, body, contentType, authorization) => kube.handle(host, method, url, body, contentType, authorization),
+  web: async (host, method, url, body, headers) => {
+    const r = webCall(host, method, url, body, headers);
+    if (process.env.SIM_DEBUG_CALLS || (process.env.SIM_DEBUG_ERRORS && r.reply.status >= 300)) log(`${new Date(clock.now()).toISOString()} ${host} ${method} ${url.pathname} -> ${r.reply.status} ${r.reply.status >= 300 ? r.reply.body.slice(0, 200) : ''}`);
+    return r;
+  },
 });
+
+/** The non-AWS-SDK HTTPS services: ARM, Entra, GKE, Google STS, IAM Credentials, and EC2's hand-signed Query call. */
+function webCall(host: string, method: string, url: URL, body: string | undefined, headers: Record<string, unknown>): { reply: SimReply; latencyMs: number } {
+  const authorization = headers.authorization as string | undefined;
+  switch (host) {
+    case HOSTS.arm:
+      return { reply: arm.handle(method, url, authorization), latencyMs: ARM_LATENCY_MS };
+    case HOSTS.entra:
+      return { reply: entra.handle(method, url, body), latencyMs: ENTRA_LATENCY_MS };
+    case HOSTS.gke:
+      return { reply: gke.handle(method, url, authorization), latencyMs: GKE_LATENCY_MS };
+    case HOSTS.gsts:
+    case HOSTS.iam:
+      return { reply: googleTokens.handle(host, method, url, body, authorization), latencyMs: GOOGLE_TOKEN_LATENCY_MS };
+    case HOSTS.ec2: {
+      const key = /Credential=([^/]+)\/\d{8}\/([^/]+)\/ec2\//.exec(authorization ?? '');
+      if (!key) return { reply: { status: 401, body: '<Response><Errors><Error><Code>AuthFailure</Code><Message>AWS was not able to validate the provided access credentials</Message></Error></Errors></Response>', headers: { 'content-type': 'text/xml' } }, latencyMs: 5 };
+      const account = /^A[KS]IASIM(\d{12})/.exec(key[1]!)?.[1] ?? OWN_ACCOUNT;
+      return { reply: ecs.describeInstances(account, key[2]!, new URLSearchParams(body ?? '')), latencyMs: EC2_LATENCY_MS };
+    }
+  }
+  return { reply: { status: 503, body: `no simulated service at ${host}` }, latencyMs: 5 };
+}
 
 async function awsCall(route: AwsRoute): Promise<{ reply: SimReply; latencyMs: number }> {
   const target = String(route.request.headers['x-amz-target'] ?? '');
   const [prefix, op] = target.split('.') as [string, string];
   try {
     if (prefix === 'DynamoDB_20120810') return { reply: jsonReply(dynamo.handle(op, JSON.parse(route.body))), latencyMs: dynamo.latencyMs(op) };
+    if (prefix === 'AmazonEC2ContainerServiceV20141113') return { reply: jsonReply(ecs.handle(route.account, route.region, op, JSON.parse(route.body))), latencyMs: ECS_LATENCY_MS };
     if (prefix === 'AmazonSQS') return { reply: jsonReply(sqs.handle(op, JSON.parse(route.body))), latencyMs: SQS_LATENCY_MS };
     if (prefix === 'AWSStepFunctions') {
       const api = op.startsWith('SendTask') ? 'sfn.SendTask' : `sfn.${op}`;
@@ -178,6 +271,13 @@ function sts(route: AwsRoute): SimReply {
     const account = /^arn:aws:iam::(\d{12}):/.exec(form.get('RoleArn') ?? '')?.[1] ?? OWN_ACCOUNT;
     const expiration = new Date(clock.now() + 3600_000).toISOString();
     return xml(`<Credentials><AccessKeyId>ASIASIM${account}</AccessKeyId><SecretAccessKey>simulated</SecretAccessKey><SessionToken>simulated-session</SessionToken><Expiration>${expiration}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROASIM:sensorfleet</AssumedRoleId><Arn>arn:aws:sts::${account}:assumed-role/sensorfleet-target/sensorfleet</Arn></AssumedRoleUser>`);
+  }
+  if (action === 'GetWebIdentityToken') {
+    // IAM outbound identity federation: a JWT for the caller's role, audience as asked (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetWebIdentityToken.html)
+    const audience = form.get('Audience.member.1') ?? '';
+    const exp = Math.floor(clock.now() / 1000) + Number(form.get('DurationSeconds') ?? 900);
+    const token = unsignedJwt({ iss: `https://sim-${route.account}.tokens.sts.global.api.aws`, sub: `arn:aws:iam::${route.account}:role/sensorfleet-worker`, aud: audience, iat: Math.floor(clock.now() / 1000), exp });
+    return xml(`<WebIdentityToken>${token}</WebIdentityToken><Expiration>${new Date(exp * 1000).toISOString()}</Expiration>`);
   }
   if (action === 'GetCallerIdentity') return xml(`<Arn>arn:aws:iam::${route.account}:user/sim</Arn><UserId>AIDASIM</UserId><Account>${route.account}</Account>`);
   return { status: 400, body: `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>${action} is not simulated</Message></Error></ErrorResponse>`, headers: { 'content-type': 'text/xml' } };
@@ -265,7 +365,7 @@ async function eventSourceMapping(worker: (e: SQSEvent, c: Context) => Promise<S
   const arn = `arn:aws:sqs:us-east-1:${OWN_ACCOUNT}:sensorfleet-sim-work.fifo`;
   while (!stop()) {
     while (running < ACCOUNT_CONCURRENCY) {
-      if (!limits.admit('sqs.ReceiveMessage', QUEUE_URL)) break;
+      if (!limits.admit(`${workQueueApi}.ReceiveMessage`, QUEUE_URL)) break;
       const batch = queue.receive(batchSize);
       if (batch.length === 0) break;
       running++;
@@ -276,7 +376,7 @@ async function eventSourceMapping(worker: (e: SQSEvent, c: Context) => Promise<S
           const failed = new Set((out?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
           const toDelete = event.Records.filter((r) => !failed.has(r.messageId));
           for (let i = 0; i < toDelete.length; i += 10) {
-            while (!limits.admit('sqs.DeleteMessage', QUEUE_URL)) await clock.sleep(50);
+            while (!limits.admit(`${workQueueApi}.DeleteMessage`, QUEUE_URL)) await clock.sleep(50);
             for (const r of toDelete.slice(i, i + 10)) queue.delete(r.receiptHandle);
           }
         })
@@ -302,6 +402,7 @@ async function main(): Promise<void> {
 
   // setup (not measured): the sensor is installed everywhere and released at the target
   kube.podWave = 0;
+  ecs.taskWaveMs = 0;
   const setupStart = clock.now();
   const refs = clusterRefs.map(parseClusterRef);
   const setupConfig = parseConfig({ ...config, rollout: { concurrency: 200 } });
@@ -320,15 +421,32 @@ async function main(): Promise<void> {
   for (const c of setupReport.clusters) setupOutcomes[c.outcome] = (setupOutcomes[c.outcome] ?? 0) + 1;
   log(`setup: ${CLUSTERS} clusters enrolled in ${((clock.now() - setupStart) / 1000).toFixed(0)} virtual s (${((performance.now() - realStart) / 1000).toFixed(0)} real s): ${JSON.stringify(setupOutcomes)}`);
 
-  // drift since the last night: the sensor DaemonSet of 1% of the clusters was deleted
+  // drift since the last night: the sensor DaemonSet (ECS: the sensor service) of 1% of the clusters was deleted
   const driftEvery = Math.max(1, Math.round(100 / Number(values['drift-percent'])));
   let drifted = 0;
-  for (const [i, c] of kube.all().entries()) {
+  const driftedByPlatform: Record<string, number> = {};
+  const kubeByRef = new Map(kube.all().map((c) => [c.id, c]));
+  const ecsByRef = new Map(ecs.all().map((c) => [`aws-ecs:${c.account}:${c.region}:${c.name}`, c]));
+  for (const [i, ref] of clusterRefs.entries()) {
     if (i % driftEvery !== 3) continue;
-    for (const k of [...c.objects.keys()]) if (k.includes('|daemonsets|')) c.objects.delete(k), drifted++;
+    const platform = platformOf.get(ref)!;
+    if (platform === 'aws-ecs') {
+      const service = ecsByRef.get(ref)?.service;
+      if (!service) continue;
+      service.status = 'INACTIVE';
+    } else {
+      const c = kubeByRef.get(ref);
+      const keys = [...(c?.objects.keys() ?? [])].filter((k) => k.includes('|daemonsets|'));
+      if (keys.length === 0) continue;
+      for (const k of keys) c!.objects.delete(k);
+    }
+    drifted++;
+    driftedByPlatform[platform] = (driftedByPlatform[platform] ?? 0) + 1;
   }
   for (const c of kube.all()) c.finishRollouts();
+  for (const c of ecs.all()) c.finishRollouts();
   kube.podWave = POD_WAVE.realisticMs;
+  ecs.taskWaveMs = ECS_TASK_WAVE.realisticMs;
   limits = new RateLimits(PROVIDER_LIMITS, () => clock.now());
   queue.maxDepth = 0;
 
@@ -403,7 +521,15 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage(cpuNight);
   realTimers.clearTimeout((sampler as unknown as { t: NodeJS.Timeout }).t);
 
-  const results = await resultsOf(store, nightlyResult?.runId);
+  const resultList = await resultsOf(store, nightlyResult?.runId);
+  const results = resultList && countBy(resultList, (r) => r.outcome);
+  const platforms = Object.fromEntries(
+    PLATFORMS.map((p) => {
+      const mine = (resultList ?? []).filter((r) => platformOf.get(r.cluster) === p);
+      const outcomes = countBy(mine, (r) => r.outcome);
+      return [p, { clusters: perPlatform[p], nodes: clusterRefs.filter((c) => platformOf.get(c) === p).reduce((n, c) => n + clusterNodes.get(c)!, 0), inSync: outcomes['in-sync'] ?? 0, converged: outcomes.converged ?? 0, drifted: driftedByPlatform[p] ?? 0, outcomes }];
+    }),
+  );
   const inv = invocations;
   const rates = limits.summary();
   const allInv = Object.values(inv);
@@ -431,11 +557,23 @@ async function main(): Promise<void> {
     clusters: CLUSTERS,
     nodes: [...clusterNodes.values()].reduce((a, b) => a + b, 0),
     eventSourceMapping: { batchSize, fromServerlessYml: values['batch-size'] === undefined, maxConcurrency: ACCOUNT_CONCURRENCY, pollMs: ESM_POLL_MS },
-    scopes: { awsAccounts: accounts.length, regionsPerAccount: REGIONS.length, accountRegions: accounts.length * REGIONS.length, clustersPerScope: PER_SCOPE, platforms: ['aws-eks'] },
+    scopes: {
+      awsAccounts: accounts.length,
+      regionsPerAccount: REGIONS.length,
+      accountRegions: accounts.length * REGIONS.length,
+      clustersPerAccountRegion: { 'aws-ecs': PER_AWS_SCOPE, 'aws-eks': PER_AWS_SCOPE },
+      azureSubscriptions: config.targets.azure.length,
+      azureResourceGroupsPerSubscription: AZURE_RESOURCE_GROUPS,
+      gcpProjects: config.targets.gcp.length,
+      gcpLocationsPerProject: GCP_LOCATIONS.length,
+      platforms: PLATFORMS,
+    },
+    platforms,
+    workQueue: { highThroughputFifo: workQueueHighThroughput, fromServerlessYml: true, attributes: { DeduplicationScope: resources.WorkQueue.Properties.DeduplicationScope ?? 'queue', FifoThroughputLimit: resources.WorkQueue.Properties.FifoThroughputLimit ?? 'perQueue' } },
     virtualClock: true,
     timeModel:
-      'virtual clock (test/sim/clock.ts): timers, Date and node:timers/promises of the product run on it; it jumps to the next timer only when all in-process work has settled. Every stand-in call costs its modelled latency (DynamoDB 4-12 ms, SQS 10 ms, Step Functions 25 ms, STS 40 ms, EKS 60 ms, Kubernetes 20 ms + 0.05 ms per listed item), a cold start 600 ms, a DaemonSet rollout wave 20 s; SDK/kube retries and backoffs, visibility timeouts and Wait states wait on the virtual clock. CPU time of the handlers is NOT virtual time (see simulation.cpuSeconds).',
-    night: { driftedClusters: drifted, nightly: nightlyResult && { started: nightlyResult.started, runId: nightlyResult.runId, clusters: nightlyResult.clusters, rings: nightlyResult.rings, error: nightlyResult.error, discoveryErrors: nightlyResult.discoveryErrors?.length }, execution: execution && { status: execution.status, error: execution.error }, runStatus, results },
+      'virtual clock (test/sim/clock.ts): timers, Date and node:timers/promises of the product run on it; it jumps to the next timer only when all in-process work has settled. Every stand-in call costs its modelled latency (DynamoDB 4-12 ms, SQS 10 ms, Step Functions 25 ms, STS 40 ms, ECS 40 ms, EKS 60 ms, EC2 80 ms, ARM 60 ms, Entra 80 ms, GKE 70 ms, Google STS/IAM 60 ms, Kubernetes 20 ms + 0.05 ms per listed item), a cold start 600 ms, a DaemonSet rollout wave or ECS task wave 20 s; SDK/kube retries and backoffs, visibility timeouts and Wait states wait on the virtual clock. CPU time of the handlers is NOT virtual time (see simulation.cpuSeconds).',
+    night: { driftedClusters: drifted, driftedByPlatform, nightly: nightlyResult && { started: nightlyResult.started, runId: nightlyResult.runId, clusters: nightlyResult.clusters, rings: nightlyResult.rings, error: nightlyResult.error, discoveryErrors: nightlyResult.discoveryErrors?.length }, execution: execution && { status: execution.status, error: execution.error }, runStatus, results },
     wallSeconds: Math.round(wallMs / 1000),
     longestInvocationSeconds: Math.round(longestMs / 100) / 10,
     peakInvocationRssMb: Math.round(Math.max(nightlyMb, workerMb)),
@@ -461,14 +599,18 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
-async function resultsOf(store: { listResults(runId: string): Promise<{ ok: boolean; outcome: string }[]> }, runId: string | undefined): Promise<Record<string, number> | undefined> {
+async function resultsOf(store: { listResults(runId: string): Promise<{ cluster: string; ok: boolean; outcome: string }[]> }, runId: string | undefined): Promise<{ cluster: string; ok: boolean; outcome: string }[] | undefined> {
   if (!runId) return undefined;
-  let list: { ok: boolean; outcome: string }[] = [];
+  let list: { cluster: string; ok: boolean; outcome: string }[] = [];
   let done = false;
   void store.listResults(runId).then((l) => ((list = l), (done = true)), () => (done = true));
   await clock.run(() => done);
+  return list;
+}
+
+function countBy<T>(items: T[], key: (t: T) => string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const r of list) out[r.outcome] = (out[r.outcome] ?? 0) + 1;
+  for (const t of items) out[key(t)] = (out[key(t)] ?? 0) + 1;
   return out;
 }
 

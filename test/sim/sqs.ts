@@ -7,7 +7,8 @@
  * Throughput (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html):
  * without high-throughput mode a FIFO queue serves 300 API calls per second per action
  * (SendMessage, ReceiveMessage, DeleteMessage, ChangeMessageVisibility), i.e. 3,000 messages per
- * second with batches of 10; beyond that it answers RequestThrottled.
+ * second with batches of 10; a high-throughput queue the regional figure (limits.ts sqsLimits), and it
+ * deduplicates per message group; beyond its quota a queue answers RequestThrottled.
  * Latency: ~10 ms per call (modelled).
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -40,7 +41,13 @@ export class SimFifoQueue {
   maxDepth = 0;
   sent = 0;
 
-  constructor(readonly url: string, readonly visibilityTimeoutSeconds: number, private readonly now: () => number) {}
+  constructor(
+    readonly url: string,
+    readonly visibilityTimeoutSeconds: number,
+    private readonly now: () => number,
+    /** High-throughput FIFO (DeduplicationScope messageGroup, FifoThroughputLimit perMessageGroupId): dedup per group, the higher per-queue quota. */
+    readonly highThroughput = false,
+  ) {}
 
   depth(): number {
     let n = 0;
@@ -54,10 +61,11 @@ export class SimFifoQueue {
     const dedupId = m.MessageDeduplicationId;
     if (!dedupId) throw new AwsError(`${TYPE}InvalidParameterValue`, 'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly');
     const md5 = createHash('md5').update(m.MessageBody).digest('hex');
-    const seen = this.dedup.get(dedupId);
+    const dedupKey = this.highThroughput ? `${m.MessageGroupId}\u0000${dedupId}` : dedupId;
+    const seen = this.dedup.get(dedupKey);
     if (seen && this.now() - seen.at < DEDUP_WINDOW_MS) return { MessageId: seen.id, MD5OfMessageBody: md5, SequenceNumber: String(this.seq) };
     const msg: Message = { id: randomUUID(), body: m.MessageBody, group: m.MessageGroupId, dedup: dedupId, attributes: m.MessageAttributes ?? {}, sentAt: this.now(), seq: ++this.seq, receiveCount: 0, visibleAt: this.now() };
-    this.dedup.set(dedupId, { id: msg.id, at: this.now() });
+    this.dedup.set(dedupKey, { id: msg.id, at: this.now() });
     if (this.dedup.size > 50_000) for (const [k, v] of this.dedup) if (this.now() - v.at >= DEDUP_WINDOW_MS) this.dedup.delete(k);
     let g = this.groups.get(msg.group);
     if (!g) this.groups.set(msg.group, (g = []));
@@ -166,7 +174,8 @@ export class SimSqs {
 
   /** One API call of `action` against the queue (also used by the event source mapping and Step Functions). */
   admit(action: string, url: string): void {
-    if (!this.limits.admit(`sqs.${action}`, url)) throw throttled(`${TYPE}RequestThrottled`, `Request is throttled (FIFO ${action} over 300 per second)`);
+    const high = this.queues.get(url)?.highThroughput ?? false;
+    if (!this.limits.admit(`${high ? 'sqsHighThroughput' : 'sqs'}.${action}`, url)) throw throttled(`${TYPE}RequestThrottled`, `Request is throttled (FIFO ${action} over the queue's quota)`);
   }
 
   handle(op: string, req: any): unknown {

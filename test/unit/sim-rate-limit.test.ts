@@ -24,11 +24,29 @@ describe('token buckets of the simulated providers', () => {
     now = 1_500;
     expect(limits.admit('eks.api', 'acct-a/us-east-1')).toBe(true);
     const s = limits.summary()['eks.api']!;
-    expect(s).toMatchObject({ limitPerSecond: 2, burst: 2, scopes: 2, calls: 4, throttled: 1, peakPerSecond: 2, busiestScope: 'acct-a/us-east-1', withinLimit: true, source: 'documented here' });
+    expect(s).toMatchObject({ limitPerSecond: 2, burst: 2, scopes: 2, calls: 4, throttled: 1, peakPerSecond: 2, busiestScope: 'acct-a/us-east-1', peakAt: new Date(0).toISOString(), source: 'documented here' });
+    // a refused call means the run did not keep to the provider's budget
+    expect(s.withinLimit).toBe(false);
   });
 
   it('refuses an API it has no documented limit for', () => {
     const limits = new RateLimits({}, () => 0);
     expect(() => limits.admit('unknown.api', 's')).toThrow(/no rate limit configured for unknown.api/);
+  });
+
+  it('counts a windowed quota per aligned window (Google: per minute, enforced over 100 s intervals)', () => {
+    let now = 0;
+    const limits = new RateLimits({ 'gke.api': { ratePerSecond: 2, burst: 2, windowSeconds: 10, source: 'documented here' } }, () => now);
+    const first = Array.from({ length: 21 }, () => limits.admit('gke.api', 'p'));
+    // 20 per 10 s window, all at once if need be
+    expect(first.filter(Boolean)).toHaveLength(20);
+    now = 9_999;
+    expect(limits.admit('gke.api', 'p')).toBe(false);
+    now = 10_000;
+    expect(limits.admit('gke.api', 'p')).toBe(true);
+    expect(limits.summary()['gke.api']).toMatchObject({ windowSeconds: 10, peakPerWindow: 20, peakPerSecond: 20, throttled: 2, withinLimit: false });
+    const clean = new RateLimits({ 'gke.api': { ratePerSecond: 2, burst: 2, windowSeconds: 10, source: 'x' } }, () => now);
+    for (let i = 0; i < 20; i++) clean.admit('gke.api', 'p');
+    expect(clean.summary()['gke.api']!.withinLimit).toBe(true);
   });
 });

@@ -1,15 +1,17 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { PROVIDER_LIMITS } from '../sim/limits';
+import YAML from 'yaml';
+import { isHighThroughputFifo, PROVIDER_LIMITS } from '../sim/limits';
 import { RateLimits } from '../sim/rate-limit';
 import { SimFifoQueue, SimSqs } from '../sim/sqs';
 
 const URL = 'https://sqs.us-east-1.amazonaws.com/100000000000/q.fifo';
 
-function setup() {
+function setup(highThroughput = false) {
   let now = 0;
   const limits = new RateLimits(PROVIDER_LIMITS, () => now);
   const sqs = new SimSqs(limits);
-  const q = sqs.add(new SimFifoQueue(URL, 30, () => now));
+  const q = sqs.add(new SimFifoQueue(URL, 30, () => now, highThroughput));
   return { sqs, q, advance: (ms: number) => (now += ms) };
 }
 
@@ -68,5 +70,22 @@ describe('simulated SQS FIFO queue', () => {
       }
     }
     expect(throttled).toBe(10);
+  });
+
+  it('a high-throughput queue takes the documented regional quota per action and deduplicates per message group', () => {
+    const { sqs, q } = setup(true);
+    for (let i = 0; i < 1_000; i++) send(sqs, `cluster-${i}`, `event-${i}`);
+    expect(q.depth()).toBe(1_000);
+    // the same deduplication id in another group is another message; in the same group it is dropped
+    send(sqs, 'cluster-0', 'event-1');
+    send(sqs, 'cluster-0', 'event-0');
+    expect(q.depth()).toBe(1_001);
+    expect(PROVIDER_LIMITS['sqsHighThroughput.SendMessage']).toMatchObject({ ratePerSecond: 70_000 });
+  });
+
+  it('serverless.yml\'s work queue is a high-throughput FIFO queue (the fan-out reads the same resource)', () => {
+    const resources = YAML.parse(readFileSync('serverless.yml', 'utf8')).resources.Resources;
+    expect(isHighThroughputFifo(resources.WorkQueue.Properties)).toBe(true);
+    expect(isHighThroughputFifo({ FifoQueue: true })).toBe(false);
   });
 });

@@ -20,6 +20,7 @@ import { recordApiCall } from '../../runtime/call-log';
 import { DEFAULT_RETRY, parseRetryAfter, withRetry, type RetryPolicy } from '../../runtime/retry';
 import { ConfigError, SensorfleetError } from '../../runtime/errors';
 import { KubeApiError, KubeConnectionError } from './errors';
+import { RequestBudget, type RequestBudgetSpec } from './request-budget';
 import { collectionPath, kindInfo, objectPath } from './resources';
 import { FIELD_MANAGER, type KubeObject, type ObjectRef } from './types';
 
@@ -36,6 +37,8 @@ export interface KubeClientConfig {
   unauthorizedHint?: string;
   timeoutMs?: number;
   retry?: RetryPolicy;
+  /** Client-side request budget for this API server (default: request-budget.ts). */
+  requestBudget?: RequestBudgetSpec;
 }
 
 export interface ListOptions {
@@ -65,6 +68,7 @@ export class KubeClient {
   private readonly agent: https.Agent;
   private readonly timeoutMs: number;
   private readonly retry: RetryPolicy;
+  private readonly budget: RequestBudget;
 
   constructor(private readonly config: KubeClientConfig) {
     this.base = new URL(config.server);
@@ -72,9 +76,10 @@ export class KubeClient {
     const cert = config.clientCertificate;
     if (!config.token && !cert) throw new ConfigError(`Kubernetes client for ${config.server}: give a bearer token provider or a client certificate (neither was given)`);
     if (cert) checkClientCertificate(config.server, cert);
-    this.agent = new https.Agent({ ca: config.caPem, ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}), keepAlive: true, maxSockets: 4 });
+    this.agent = new https.Agent({ ...tlsOptions(config.caPem, cert), keepAlive: true, maxSockets: 4 });
     this.timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.retry = config.retry ?? DEFAULT_RETRY;
+    this.budget = new RequestBudget(config.requestBudget);
   }
 
   /** The object, or undefined when the API server answers 404. */
@@ -165,6 +170,8 @@ export class KubeClient {
     const mutating = method !== 'GET' && !send?.dryRun;
     const response = await withRetry(
       async () => {
+        // every attempt, retries included, spends from the cluster's request budget
+        await this.budget.take();
         recordApiCall({ service: 'kubernetes', operation, mutating });
         const token = this.config.token ? await this.config.token() : undefined;
         const res = await this.send(method, url, token, payload, send?.contentType);
@@ -200,6 +207,19 @@ export class KubeClient {
       if (payload !== undefined) req.write(payload);
       req.end();
     });
+  }
+}
+
+/**
+ * One TLS context for all of the agent's sockets, so the CA (and client certificate) are parsed once, not
+ * per connection. PEM that does not load is left to the handshake, which fails each request as before.
+ */
+function tlsOptions(caPem: string, cert: KubeClientConfig['clientCertificate']): https.AgentOptions {
+  const options = { ca: caPem, ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}) };
+  try {
+    return { secureContext: createSecureContext(options) };
+  } catch {
+    return options;
   }
 }
 
