@@ -44,9 +44,18 @@ export function renderFleet(rows: FleetRow[], withMessage = true): string {
       r.sensorVersion ?? '-',
       `${r.nodes.covered}/${r.nodes.total}`,
       r.status,
-      ...(withMessage ? [truncate(r.message, 90)] : []),
+      ...(withMessage ? [truncate(withoutCluster(r.cluster, r.message), 90)] : []),
     ]),
   );
+}
+
+/**
+ * A message as a row shows it, next to its cluster and status: without the "cluster REF skipped: "
+ * or "REF: " the error repeats (ClusterSkippedError's message names the cluster for logs).
+ */
+export function withoutCluster(cluster: string, message: string): string {
+  for (const prefix of [`cluster ${cluster} skipped: `, `${cluster}: `]) if (message.startsWith(prefix)) return message.slice(prefix.length);
+  return message;
 }
 
 function truncate(s: string, n: number): string {

@@ -86,7 +86,7 @@ export function readmeCliSection(): string {
     '```bash',
     'npx sensorfleet invoke on-aws-event --event events/aws/eventbridge-eks-createcluster.json --config events/sample-targets.yaml',
     'npx sensorfleet invoke on-aws-event --event events/aws/eventbridge-ecs-createcluster.json --config events/sample-targets.yaml',
-    'npx sensorfleet invoke reconcile-worker --event events/aws/sqs-eventbridge-records.json',
+    'npx sensorfleet invoke reconcile-worker --event events/aws/sqs-work-item.json    # a work item as the queue delivers it: reconciles the sandbox\'s web-eks',
     '```',
   ];
   for (const c of COMMANDS) {

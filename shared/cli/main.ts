@@ -38,6 +38,13 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   if (first === '--help' || first === '-h') return helpCommand([], io);
   const found = findCommand(argv);
   if (!found) {
+    const group = groupCommands(first);
+    if (group.length > 0) {
+      // `sensorfleet qualys`, `sensorfleet event --help`: the first word of commands, not one itself
+      const asked = argv.slice(1).some((a) => a === '--help' || a === '-h');
+      println(asked ? io.stdout : io.stderr, groupText(first, group));
+      return asked ? EXIT.ok : EXIT.usage;
+    }
     println(io.stderr, `sensorfleet: unknown command "${argv.slice(0, 2).join(' ')}"${didYouMean(argv)}; \`sensorfleet help\` lists the commands`);
     return EXIT.usage;
   }
@@ -62,18 +69,33 @@ function helpCommand(args: string[], io: CliIo): number {
     println(io.stdout, readmeCliSection());
     return EXIT.ok;
   }
-  const names = args.filter((a) => !a.startsWith('-'));
+  // `help "qualys sync"` (one argument, as the help text writes it) and `help qualys sync` are the same
+  const names = args.filter((a) => !a.startsWith('-')).flatMap((a) => a.trim().split(/\s+/));
   if (names.length === 0) {
     println(io.stdout, args.includes('--help') || args.includes('-h') ? helpText(findCommand(['help'])!.spec) : overviewText());
     return EXIT.ok;
   }
   const found = findCommand(names);
+  if (!found && names.length === 1 && groupCommands(names[0]!).length > 0) {
+    println(io.stdout, groupText(names[0]!, groupCommands(names[0]!)));
+    return EXIT.ok;
+  }
   if (!found || found.rest.length > 0) {
     println(io.stderr, `sensorfleet help: unknown command "${names.join(' ')}"${didYouMean(names)}`);
     return EXIT.usage;
   }
   println(io.stdout, helpText(found.spec as CommandSpec));
   return EXIT.ok;
+}
+
+/** The commands whose name starts with this word and a space ("qualys" → "qualys sync"). */
+function groupCommands(word: string): CommandSpec[] {
+  return COMMANDS.filter((c) => c.name.startsWith(`${word} `));
+}
+
+function groupText(word: string, group: readonly CommandSpec[]): string {
+  const width = Math.max(...group.map((c) => c.name.length));
+  return [`sensorfleet ${word}: one of`, ...group.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`), '', `\`sensorfleet help ${group[0]!.name}\` for its flags`].join('\n');
 }
 
 function didYouMean(argv: readonly string[]): string {

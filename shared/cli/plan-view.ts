@@ -9,6 +9,7 @@ import type { BlastRadiusVerdict } from '../engine/blast-radius';
 import type { FieldChange, PlannedAction } from '../platforms/types';
 import type { ReconcileRecord } from '../state/records';
 import type { Palette } from './colour';
+import { withoutCluster } from './fleet-view';
 
 export type ObjectOp = 'create' | 'update' | 'delete' | 'finding';
 
@@ -178,7 +179,7 @@ export function renderPlan(view: PlanView, c: Palette): string {
     const status =
       cluster.state === 'change' || cluster.state === 'in-sync'
         ? ''
-        : `  ${(cluster.state === 'failed' || cluster.state === 'not-found' ? c.red : c.dim)(cluster.state === 'not-found' ? `not found in ${describeScope(parseClusterRef(cluster.cluster))}` : `${cluster.state.replace('-', ' ')}: ${cluster.message}`)}`;
+        : `  ${(cluster.state === 'failed' || cluster.state === 'not-found' ? c.red : c.dim)(cluster.state === 'not-found' ? `not found in ${describeScope(parseClusterRef(cluster.cluster))}` : `${cluster.state.replace('-', ' ')}: ${withoutCluster(cluster.cluster, cluster.message)}`)}`;
     lines.push(`${c.bold(cluster.cluster)}${version}${status}`);
     for (const o of shown) {
       const paint = colourOf[o.op];

@@ -279,7 +279,7 @@ export const COMMANDS = [
     ],
     examples: [
       { command: 'sensorfleet invoke on-aws-event --event events/aws/eventbridge-eks-createcluster.json --config events/sample-targets.yaml', note: 'queues a cluster-created work item (the sample\'s account is a target there)' },
-      { command: 'sensorfleet invoke reconcile-worker --event events/aws/sqs-eventbridge-records.json' },
+      { command: 'sensorfleet invoke reconcile-worker --event events/aws/sqs-work-item.json', note: "a work item as the work queue delivers it (reconciles the sandbox's web-eks)" },
     ],
     exitCodes: [
       { code: 0, meaning: 'the handler returned (its result is on stdout)' },
@@ -306,7 +306,7 @@ export const COMMANDS = [
     summary: 'start the local sandbox and keep it running (for kubectl, the AWS CLI and every command)',
     description: [
       'Starts moto, the AWS front, the ECS scheduler, the Kubernetes API server and the Qualys stand-in on 127.0.0.1, prints the exports for another shell (the AWS CLI, kubectl and sensorfleet accept them as they are) and runs until Ctrl-C.',
-      "It creates the stack's table and queues (from serverless.yml) and the activation secret; `--fleet demo` adds the demo's ECS and EKS clusters, not yet enrolled (start with `sensorfleet plan`), and stale sensors in Qualys. It writes a kubeconfig with one context per Kubernetes cluster (credentials from `sensorfleet sandbox token`, which kubectl runs as needed), the configuration (sensorfleet.yaml) and the exports (env.sh, to source) under .sandbox/session/, or $SENSORFLEET_SANDBOX_DIR. An EKS cluster created with `aws eks create-cluster` gets a local endpoint and a context too.",
+      "It creates the stack's table and queues (from serverless.yml) and the activation secret; `--fleet demo` adds the demo's ECS, EKS, AKS and GKE clusters, not yet enrolled (start with `sensorfleet plan`), and stale sensors in Qualys. As in a deployment, what lands on the work queue (`redeploy` without --now, `invoke on-aws-event`, rollout rings) is handled by the bundled reconcile-worker, in the sandbox's process, and `reconcile` without --cluster starts a run on the stack's rollout workflow (Step Functions, moto's executor). It writes a kubeconfig with one context per Kubernetes cluster (credentials from `sensorfleet sandbox token`, which kubectl runs as needed), the configuration (sensorfleet.yaml) and the exports (env.sh, to source) under .sandbox/session/, or $SENSORFLEET_SANDBOX_DIR. An EKS cluster created with `aws eks create-cluster` gets a local endpoint and a context too.",
     ],
     flags: [{ name: 'fleet', type: 'string', value: 'FLEET', choices: ['demo', 'empty'], default: 'demo', description: 'seed the demo fleet (clusters, table, queues, activation secret), or start empty' }],
     examples: [{ command: 'sensorfleet sandbox', note: 'then, in another shell, the printed exports' }],

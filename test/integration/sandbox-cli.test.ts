@@ -42,6 +42,40 @@ const sh = async (cmd: string, args: string[], timeout = 30_000) => {
   }
 };
 const sensorfleet = (...args: string[]) => sh(process.execPath, [join(process.cwd(), 'bin', 'sensorfleet.mjs'), ...args], 45_000);
+/** A README line as a person pastes it into a shell in the checkout (`npx sensorfleet` → this checkout's bin). */
+const shellLine = async (line: string, timeout: number) => {
+  try {
+    const r = await run('bash', ['-c', line.replace(/^npx sensorfleet /, `"${process.execPath}" "${join(process.cwd(), 'bin', 'sensorfleet.mjs')}" `)], { env, cwd: process.cwd(), encoding: 'utf8', timeout });
+    return { code: 0 as number | 'killed', out: r.stdout, err: r.stderr };
+  } catch (e) {
+    const x = e as { code?: number; killed?: boolean; stdout?: string; stderr?: string };
+    return { code: x.killed ? ('killed' as const) : typeof x.code === 'number' ? x.code : -1, out: x.stdout ?? '', err: x.stderr ?? String(e) };
+  }
+};
+/** Polls (a test may; a function may not) until `done` or the deadline. */
+async function until<T>(what: string, probe: () => Promise<T>, done: (t: T) => boolean, ms = 120_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const t = await probe();
+    if (done(t)) return t;
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms; last: ${JSON.stringify(t).slice(0, 2000)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+/** The commands of the README's "Using the sandbox by hand", terminal 2, in order: [line, expected exit]. */
+function readmeSandboxCommands(): { line: string; exit: number; watches: boolean }[] {
+  const readme = readFileSync('README.md', 'utf8');
+  const start = readme.indexOf('## Using the sandbox by hand');
+  const block = readme.slice(start).split('```bash\n')[1]!.split('```')[0]!;
+  const terminal2 = block.slice(block.indexOf('# terminal 2'));
+  return terminal2
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.startsWith('#'))
+    .map((l) => {
+      const [command, comment = ''] = l.split(/\s+#\s/, 2) as [string, string?];
+      return { line: command.trim(), exit: Number(/\(exit (\d)/.exec(comment)?.[1] ?? 0), watches: /\s-w(\s|$)/.test(command) };
+    });
+}
 const kubectl = (...args: string[]) => sh('kubectl', args);
 const aws = (...args: string[]) => sh('aws', [...args, '--output', 'json']);
 
@@ -81,7 +115,8 @@ beforeAll(async () => {
   sandbox.stderr!.on('data', (d) => (stderr += d));
   const t0 = Date.now();
   while (!stdout.includes('press Ctrl-C to stop')) {
-    if (sandbox.exitCode !== null || Date.now() - t0 > 40_000) throw new Error(`sandbox did not start:\n${stdout}\n${stderr}`);
+    // it bundles the reconcile-worker and starts a second moto (Step Functions): generous on a loaded CI machine
+    if (sandbox.exitCode !== null || Date.now() - t0 > 100_000) throw new Error(`sandbox did not start:\n${stdout}\n${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   exports = parseExports(stdout);
@@ -89,7 +124,7 @@ beforeAll(async () => {
   env = { PATH: process.env.PATH, HOME: join(dir, 'home'), ...exports };
   const ref = (name: string) => new RegExp(`^\\s+((?:aws-eks|aws-ecs|azure-aks|gcp-gke):[a-z0-9-]+:[a-z0-9-]+:${name})\\s`, 'm').exec(stdout)![1]!;
   refs = { web: ref('web-eks'), data: ref('data-eks'), ecs: ref('payments-ecs'), aks: ref('payments-aks'), aksLocal: ref('legacy-aks'), gke: ref('web-gke') };
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   if (sandbox && sandbox.exitCode === null && sandbox.signalCode === null) {
@@ -194,6 +229,59 @@ describe('sensorfleet sandbox, used from another shell with only its exports', (
     expect(plan.code, plan.err).toBe(0);
     expect(plan.out).toMatch(/\+ DaemonSet qualys-sensor\/qualys-container-sensor/);
   });
+
+  it("every command of the README's 'Using the sandbox by hand' runs as written, with the exit code it says", async () => {
+    const commands = readmeSandboxCommands();
+    expect(commands[0]!.line).toBe('source .sandbox/session/env.sh'); // the default session dir (this test's is its own)
+    expect(commands.filter((c) => c.line.startsWith('npx sensorfleet ')).length).toBeGreaterThanOrEqual(10);
+    const results: string[] = [];
+    for (const c of commands.slice(1)) {
+      // the report goes where the README says, under this test's directory rather than the checkout's
+      const r = await shellLine(c.line.replace('--dir .sandbox/reports', `--dir ${join(dir, 'readme-reports')}`), c.watches ? 8_000 : 90_000);
+      // a watch runs until Ctrl-C: it is still watching when the timeout stops it
+      const ok = c.watches ? r.code === 'killed' && !/error/i.test(r.err) : r.code === c.exit;
+      results.push(`${ok ? 'ok  ' : 'FAIL'} exit ${r.code} (want ${c.watches ? 'a watch' : c.exit}): ${c.line}${ok ? '' : `\n${r.out.slice(0, 1500)}\n${r.err.slice(0, 1500)}`}`);
+    }
+    expect(results.filter((l) => l.startsWith('FAIL')), results.join('\n')).toEqual([]);
+  }, 600_000);
+
+  it("the whole-fleet reconcile runs on the stack's workflow and the sandbox's worker: the run succeeds, rollout status and report follow it, a queued redeploy is handled", async () => {
+    const runs = await until('the rollout run', () => sensorfleet('rollout', 'status', '-o', 'json'), (r) => r.code === 0 && ['succeeded', 'halted', 'failed'].includes((JSON.parse(r.out) as { status: string }[])[0]?.status ?? ''), 240_000);
+    const run = (JSON.parse(runs.out) as { runId: string; status: string }[])[0]!;
+    expect(run.status).toBe('succeeded');
+    const shown = await sensorfleet('rollout', 'status', run.runId);
+    expect(shown.code, shown.err).toBe(0);
+    expect(shown.out).toMatch(/every ring released .* and passed its gate/);
+    const report = await sensorfleet('report', run.runId, '--dir', join(dir, 'reports'));
+    expect(report.code, report.err).toBe(0);
+    expect(existsSync(join(dir, 'reports', 'runs', run.runId, 'succeeded.html'))).toBe(true);
+    // the README's `redeploy` (no --now) was queued; the worker in the sandbox's process ran it
+    const redeployed = await until('the queued redeploy', () => sensorfleet('status', '--cluster', refs.ecs), (r) => /redeploy-requested \(INC-1 trying it\)\s+converged/.test(r.out));
+    expect(redeployed.code).toBe(0);
+    expect(stderr).toMatch(/^reconcile-worker: \d+ work item\(s\) handled/m);
+  }, 300_000);
+
+  it('sensorfleet webhook serve answers Event Grid deliveries with the secret the sandbox names, and refuses others', async () => {
+    const secretId = /Secrets Manager secret (sensorfleet\/webhook-event-grid-[0-9a-f]+)/.exec(stdout)![1]!;
+    const secret = JSON.parse((await aws('secretsmanager', 'get-secret-value', '--secret-id', secretId)).out).SecretString as string;
+    const server = spawn(process.execPath, [join(process.cwd(), 'bin', 'sensorfleet.mjs'), 'webhook', 'serve', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    server.stdout!.on('data', (d) => (log += d));
+    server.stderr!.on('data', (d) => (log += d));
+    const stopped = new Promise((resolve) => server.once('exit', resolve));
+    try {
+      const url = await until('webhook serve listening', async () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log)?.[1], (u) => u !== undefined || server.exitCode !== null, 60_000);
+      expect(url, log).toBeDefined();
+      const body = readFileSync('events/azure/eventgrid-aks-resourcewritesuccess.json', 'utf8');
+      const post = (code: string) => fetch(`${url}/azure/event-grid?code=${encodeURIComponent(code)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      expect((await post(secret)).status).toBe(200);
+      expect((await post('not-the-secret')).status).toBe(401);
+    } finally {
+      server.kill('SIGINT');
+      await stopped;
+    }
+    expect(log).not.toContain(secret);
+  }, 120_000);
 
   it('stops on SIGINT with exit 0, leaving no process and no kubeconfig behind', async () => {
     const tree = await processTree(sandbox.pid!);

@@ -4,6 +4,7 @@ import { parseCommandArgs } from '../../shared/cli/args';
 import { readmeCliSection } from '../../shared/cli/help';
 import { runCli } from '../support/run-cli';
 import { COMMANDS, type CommandSpec } from '../../shared/cli/spec';
+import { clusterEventSchema } from '../../shared/domain/cluster-event';
 
 /** Help on every command, from the one table the parser also reads (issue 10: help, --version, documented flags and exit codes). */
 const run = (...argv: string[]) => runCli(argv);
@@ -65,6 +66,23 @@ describe('sensorfleet help', () => {
     expect((await run('help', 'frobnicate')).code).toBe(2);
   });
 
+  it('help "qualys sync" (one argument, as the help writes it) is help qualys sync', async () => {
+    const quoted = await run('help', 'qualys sync');
+    expect(quoted.code, quoted.err).toBe(0);
+    expect(quoted.out).toBe((await run('help', 'qualys', 'sync')).out);
+    expect((await run('help', 'sandbox token')).out).toContain('usage: sensorfleet sandbox token --cluster REF');
+  });
+
+  it('the first word of a two-word command lists its commands: exit 0 asked for (--help, help WORD), else exit 2', async () => {
+    for (const [word, command] of [['event', 'event normalize'], ['qualys', 'qualys sync'], ['webhook', 'webhook serve']] as const) {
+      const bare = await run(word);
+      expect([bare.code, bare.err]).toEqual([2, expect.stringContaining(`sensorfleet ${word}: one of\n  ${command}  `)]);
+      const help = await run(word, '--help');
+      expect([help.code, help.out]).toEqual([0, expect.stringContaining(`  ${command}  `)]);
+      expect((await run('help', word)).out).toBe(help.out);
+    }
+  });
+
   it('every flag in the table parses, typed as declared', () => {
     for (const spec of commands) {
       const args = [
@@ -92,5 +110,19 @@ describe("README's CLI section", () => {
     const samples = [...section.matchAll(/sensorfleet invoke [\w-]+ --event (events\/\S+\.json)/g)].map((m) => m[1]!);
     expect(samples.length).toBeGreaterThanOrEqual(2);
     for (const s of samples) expect(() => JSON.parse(readFileSync(s, 'utf8'))).not.toThrow();
+  });
+
+  it("the reconcile-worker sample is what the work queue delivers: an SQS event of canonical work items (the EventBridge batch was dead-lettered as malformed)", () => {
+    const section = readmeCliSection();
+    const samples = [...section.matchAll(/sensorfleet invoke reconcile-worker --event (events\/\S+\.json)/g)].map((m) => m[1]!);
+    expect(samples.length).toBeGreaterThanOrEqual(1);
+    for (const s of samples) {
+      const event = JSON.parse(readFileSync(s, 'utf8')) as { Records: { body: string; eventSource: string }[] };
+      expect(event.Records.length).toBeGreaterThan(0);
+      for (const r of event.Records) {
+        expect(r.eventSource).toBe('aws:sqs');
+        expect(clusterEventSchema.safeParse(JSON.parse(r.body)).error).toBeUndefined();
+      }
+    }
   });
 });

@@ -2,6 +2,8 @@ import type { TaskDefinition } from '@aws-sdk/client-ecs';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { colourEnabled, palette } from '../../shared/cli/colour';
+import { renderFleet, rowFromRecord } from '../../shared/cli/fleet-view';
+import { ClusterSkippedError } from '../../shared/runtime/errors';
 import { planFailed, planView, renderPlan, summaryLine } from '../../shared/cli/plan-view';
 import { configSchema } from '../../shared/config/schema';
 import type { ClusterRef } from '../../shared/domain/cluster-ref';
@@ -171,5 +173,16 @@ describe('plan as a diff', () => {
     expect(colourEnabled(new PassThrough(), {})).toBe(false);
     expect(renderPlan(view, palette(true))).toContain('\x1b[32m  + Namespace qualys-sensor');
     expect(renderPlan(view, palette(false))).not.toContain('\x1b[');
+  });
+
+  it('a skipped cluster is named once: its line and its table row show the reason, not the error text that repeats the reference', () => {
+    const ref = 'gcp-gke:sensorfleet-sandbox:us-central1:batch-autopilot';
+    const skipped = new ClusterSkippedError(ref, 'GKE Autopilot: the Qualys sensor needs the Autopilot partner allowlist');
+    const rec = record(ref, undefined, 'skipped', { message: skipped.message });
+    const text = renderPlan(planView([rec], '1.35.0-0'), plain);
+    expect(text.split('\n')[0]).toBe(`${ref}  skipped: GKE Autopilot: the Qualys sensor needs the Autopilot partner allowlist`);
+    const table = renderFleet([rowFromRecord(rec)]);
+    expect(table.split(ref)).toHaveLength(2);
+    expect(table).toMatch(/skipped\s+GKE Autopilot: the Qualys sensor needs/);
   });
 });

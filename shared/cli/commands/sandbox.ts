@@ -21,7 +21,7 @@ export async function sandboxCommand(args: string[], io: CliIo): Promise<number>
     try {
       println(io.stderr, `starting the sandbox (${values.fleet === 'demo' ? 'demo fleet' : 'no clusters'}): moto_server, AWS front, ECS scheduler, Kubernetes API server, Qualys stand-in …`);
       const { startSandboxSession, exportLines } = await import('../../../test/sandbox/session');
-      const session = await startSandboxSession({ fleet: values.fleet === 'empty' ? 'empty' : 'demo' });
+      const session = await startSandboxSession({ fleet: values.fleet === 'empty' ? 'empty' : 'demo', log: (line) => println(io.stderr, line) });
       printSession(io, session, exportLines);
       await stopRequested;
       println(io.stderr, 'stopping the sandbox …');
@@ -59,20 +59,25 @@ function printSession(io: CliIo, s: Session, exportLines: (e: Record<string, str
   out(`configuration: ${s.files.config} (the same as $SENSORFLEET_CONFIG)`);
   out(`Qualys:        ${s.qualys.fake.url} (API credentials in Secrets Manager secret ${s.qualys.secretId})`);
   out();
-  out('try:');
+  out(`webhooks:      \`npx sensorfleet webhook serve\`: Event Grid at /azure/event-grid?code=SECRET (SECRET: Secrets Manager secret ${s.webhookSecretId})`);
+  out('work queue:    handled here by the bundled reconcile-worker (as the stack\'s event source mapping); rollout runs on the stack\'s workflow');
+  out();
+  // npx: a fresh clone has no `sensorfleet` on the PATH
+  out('try (from this checkout):');
   const { accountId, region } = s.sandbox.aws;
   const tries = [
-    'sensorfleet plan',
-    'sensorfleet reconcile',
+    'npx sensorfleet plan',
+    'npx sensorfleet reconcile    # a rollout run through the rings; follow it:',
+    'npx sensorfleet rollout status',
     ...(contexts.size > 0 ? ['kubectl rollout status daemonset/qualys-container-sensor -n qualys-sensor', 'kubectl get pods -n qualys-sensor -o wide', 'kubectl get events -n qualys-sensor'] : []),
-    'sensorfleet status --check-in',
-    'sensorfleet qualys sync',
+    'npx sensorfleet status --check-in',
+    'npx sensorfleet qualys sync',
     'aws ecs list-clusters',
     // AWS CLI v1 sends sqs (and emr) to their legacy hosts whatever AWS_ENDPOINT_URL says (aws/aws-cli#8737)
     'aws --endpoint-url "$AWS_ENDPOINT_URL" sqs get-queue-attributes --queue-url "$SENSORFLEET_QUEUE_URL" --attribute-names All',
     `aws eks create-cluster --name my-eks --role-arn arn:aws:iam::${accountId}:role/eks-cluster --resources-vpc-config subnetIds=subnet-0a1b2c3d`,
     `aws eks create-nodegroup --cluster-name my-eks --nodegroup-name default --node-role arn:aws:iam::${accountId}:role/eks-node --subnets subnet-0a1b2c3d --scaling-config minSize=0,maxSize=4,desiredSize=2`,
-    `sensorfleet reconcile --cluster aws-eks:${accountId}:${region}:my-eks`,
+    `npx sensorfleet reconcile --cluster aws-eks:${accountId}:${region}:my-eks`,
   ];
   for (const t of tries) out(`  ${t}`);
   out();
