@@ -61,6 +61,11 @@ export function applyDefaults(kind: string, obj: any): void {
       break;
     case 'Secret':
       obj.type ??= 'Opaque';
+      // stringData is write-only: merged into data (it wins), never stored (core/v1 Convert_v1_Secret_To_core_Secret)
+      if (isPlainObject(obj.stringData)) {
+        obj.data = { ...(obj.data ?? {}), ...Object.fromEntries(Object.entries(obj.stringData).map(([k, v]) => [k, Buffer.from(String(v)).toString('base64')])) };
+      }
+      delete obj.stringData;
       break;
     case 'NetworkPolicy': {
       const spec = (obj.spec ??= {});
