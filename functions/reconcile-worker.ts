@@ -64,12 +64,27 @@ function workerSetup(): Setup {
   if (setup) return setup;
   try {
     const config = loadConfig();
-    const persistenceStore = new DynamoDBPersistenceLayer({ tableName: config.state.tableName, keyAttr: 'pk', sortKeyAttr: 'sk', staticPkValue: 'IDEMPOTENCY#reconcile-worker' });
+    const persistenceStore = idempotencyStore(config);
     setup = { ok: true, config, attempt: makeIdempotent(attemptFor(config), { persistenceStore, config: idempotency }) };
   } catch (error) {
     setup = { ok: false, error };
   }
   return setup;
+}
+
+/**
+ * Idempotency records live in their own table keyed by `id` alone (serverless.yml IdempotencyTable), so
+ * they spread over DynamoDB's partitions; in the fleet table under one static partition key they all
+ * shared one partition's 1,000 writes/s
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html).
+ * Without SENSORFLEET_IDEMPOTENCY_TABLE (a stack deployed before that table, a shell or harness that
+ * exports only SENSORFLEET_TABLE) the records stay where they were, so nothing deployed breaks.
+ */
+function idempotencyStore(config: SensorfleetConfig): DynamoDBPersistenceLayer {
+  const table = process.env.SENSORFLEET_IDEMPOTENCY_TABLE;
+  if (table) return new DynamoDBPersistenceLayer({ tableName: table });
+  logger.warn('SENSORFLEET_IDEMPOTENCY_TABLE not set: idempotency records go to the fleet table under one partition key', { table: config.state.tableName });
+  return new DynamoDBPersistenceLayer({ tableName: config.state.tableName, keyAttr: 'pk', sortKeyAttr: 'sk', staticPkValue: 'IDEMPOTENCY#reconcile-worker' });
 }
 
 const queue = new WorkItemQueue(sqs, {

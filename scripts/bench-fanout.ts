@@ -99,6 +99,9 @@ const dlqHighThroughput = isHighThroughputFifo(resources.WorkDeadLetterQueue.Pro
 const workQueueApi = workQueueHighThroughput ? 'sqsHighThroughput' : 'sqs';
 
 const TABLE = 'sensorfleet-sim';
+// the worker's idempotency table keyed as serverless.yml declares it (its hash key alone: records spread over partitions)
+const IDEMPOTENCY_TABLE = 'sensorfleet-sim-idempotency';
+const idempotencyHashKey: string = resources.IdempotencyTable.Properties.KeySchema.find((k: { KeyType: string }) => k.KeyType === 'HASH').AttributeName;
 const QUEUE_URL = `https://sqs.us-east-1.amazonaws.com/${OWN_ACCOUNT}/sensorfleet-sim-work.fifo`;
 const DLQ_URL = `https://sqs.us-east-1.amazonaws.com/${OWN_ACCOUNT}/sensorfleet-sim-dlq.fifo`;
 const SM_ARN = `arn:aws:states:us-east-1:${OWN_ACCOUNT}:stateMachine:sensorfleet-sim-rollout`;
@@ -124,6 +127,7 @@ Object.assign(process.env, {
   SENSORFLEET_QUEUE_URL: QUEUE_URL,
   SENSORFLEET_DLQ_URL: DLQ_URL,
   SENSORFLEET_TABLE: TABLE,
+  SENSORFLEET_IDEMPOTENCY_TABLE: IDEMPOTENCY_TABLE,
   SENSORFLEET_STATE_MACHINE_ARN: SM_ARN,
   POWERTOOLS_LOG_LEVEL: process.env.SIM_LOG_LEVEL ?? 'SILENT',
   POWERTOOLS_METRICS_DISABLED: 'true',
@@ -141,6 +145,7 @@ let limits = new RateLimits(SETUP_LIMITS, () => clock.now());
 const rl = { admit: (api: string, scope: string) => limits.admit(api, scope) } as RateLimits;
 const dynamo = new SimDynamoDb(rl, ENFORCE);
 dynamo.createTable(TABLE, 'pk', 'sk', { byKind: { hash: 'gsi1pk', range: 'gsi1sk' } });
+dynamo.createTable(IDEMPOTENCY_TABLE, idempotencyHashKey, undefined);
 const sqs = new SimSqs(rl);
 const queue = sqs.add(new SimFifoQueue(QUEUE_URL, visibility, () => clock.now(), workQueueHighThroughput));
 const dlq = sqs.add(new SimFifoQueue(DLQ_URL, visibility, () => clock.now(), dlqHighThroughput));

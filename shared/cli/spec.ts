@@ -270,7 +270,7 @@ export const COMMANDS = [
     name: 'invoke',
     summary: 'run a function\'s bundled handler locally with an event file',
     description: [
-      'Bundles functions/FUNCTION.ts exactly as `serverless package` does (esbuild, serverless.yml custom.esbuild) and invokes its handler in a child process with the event and a Lambda-shaped context, against the environment of this shell (e.g. the sandbox\'s exports: AWS_ENDPOINT_URL, SENSORFLEET_QUEUE_URL, SENSORFLEET_TABLE). The handler\'s logs go to stderr, its result to stdout as JSON. Works offline: nothing is resolved from a deployed stack.',
+      'Bundles functions/FUNCTION.ts exactly as `serverless package` does (esbuild, serverless.yml custom.esbuild) and invokes its handler in a child process with the event and a Lambda-shaped context, against the environment of this shell (e.g. the sandbox\'s exports: AWS_ENDPOINT_URL, SENSORFLEET_QUEUE_URL, SENSORFLEET_TABLE, SENSORFLEET_IDEMPOTENCY_TABLE). The handler\'s logs go to stderr, its result to stdout as JSON. Works offline: nothing is resolved from a deployed stack.',
     ],
     positionals: [{ name: 'FUNCTION', description: 'a function of serverless.yml: on-aws-event, reconcile-worker, nightly, redeploy, qualys-hygiene', required: true }],
     flags: [

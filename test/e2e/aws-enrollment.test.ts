@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { DynamoDBClient, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -48,6 +49,7 @@ beforeAll(async () => {
   const table = Object.values(stack.tables)[0]!.name;
   Object.assign(process.env, {
     SENSORFLEET_TABLE: table,
+    SENSORFLEET_IDEMPOTENCY_TABLE: stack.tables.IdempotencyTable!.name,
     SENSORFLEET_QUEUE_URL: work.url,
     SENSORFLEET_DLQ_URL: dlq.url,
     SENSORFLEET_STATE_MACHINE_ARN: Object.values(stack.stateMachines)[0]!.arn,
@@ -155,6 +157,14 @@ describe('duplicates and concurrency', () => {
     await sqs.send(new SendMessageCommand({ QueueUrl: workQueueUrl, MessageBody: JSON.stringify(replayBody), MessageGroupId: eks.ref, MessageDeduplicationId: `late-${suffix}` }));
     await deliver([]);
     expect(await store.listReconciles(eks.ref, 50)).toHaveLength(history.length);
+    // the records that answered it live in the idempotency table, one partition key per work item
+    // (serverless.yml IdempotencyTable), none in the fleet table under one static key
+    const ddb = new DynamoDBClient({ region: where.region, endpoint: sandbox.aws.endpoint, credentials: sandbox.aws.credentials });
+    const records = (await ddb.send(new ScanCommand({ TableName: stack.tables.IdempotencyTable!.name }))).Items ?? [];
+    expect(records.filter((r) => r.status?.S === 'COMPLETED' && r.expiration?.N).length).toBeGreaterThan(0);
+    const shared = await ddb.send(new QueryCommand({ TableName: stack.tables.FleetTable!.name, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: 'IDEMPOTENCY#reconcile-worker' } } }));
+    expect(shared.Count).toBe(0);
+    ddb.destroy();
 
     // one accepted write per managed object, never two (a PATCH the server refused with 409 because the
     // object's resourceVersion moved since observe changed nothing; it is re-read and sent again)

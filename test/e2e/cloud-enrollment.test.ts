@@ -49,6 +49,7 @@ beforeAll(async () => {
 
   Object.assign(process.env, {
     SENSORFLEET_TABLE: table,
+    SENSORFLEET_IDEMPOTENCY_TABLE: stack.tables.IdempotencyTable!.name,
     SENSORFLEET_QUEUE_URL: work.url,
     SENSORFLEET_DLQ_URL: dlqUrl,
     POWERTOOLS_LOG_LEVEL: 'SILENT',

@@ -104,6 +104,7 @@ beforeAll(async () => {
   };
   restoreConsole = captureConsole(logs);
   process.env.SENSORFLEET_TABLE = table;
+  process.env.SENSORFLEET_IDEMPOTENCY_TABLE = stack.tables.IdempotencyTable!.name;
   webhook = await startWebhookFunction({ queueUrl: work.url, region, endpoint: sandbox.aws.endpoint, config, logs });
   process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
   onAwsEvent = await importBundledHandler('functions/on-aws-event.ts');

@@ -61,7 +61,7 @@ const V1 = '1.34.1-0';
 const V2 = '1.35.0-0';
 const V3 = '1.36.0-0';
 const IMAGE = 'qualys/qcs-sensor';
-const ENV = ['SENSORFLEET_TABLE', 'SENSORFLEET_QUEUE_URL', 'SENSORFLEET_DLQ_URL', 'SENSORFLEET_STATE_MACHINE_ARN', 'SENSORFLEET_CONFIG', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_DISABLED', 'SENSORFLEET_REPORTS_DIR'] as const;
+const ENV = ['SENSORFLEET_TABLE', 'SENSORFLEET_IDEMPOTENCY_TABLE', 'SENSORFLEET_QUEUE_URL', 'SENSORFLEET_DLQ_URL', 'SENSORFLEET_STATE_MACHINE_ARN', 'SENSORFLEET_CONFIG', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_DISABLED', 'SENSORFLEET_REPORTS_DIR'] as const;
 
 export async function rolloutDemoStep(ctx: RolloutDemoContext): Promise<RolloutDemoReport> {
   const t0 = Date.now();
@@ -95,6 +95,7 @@ export async function rolloutDemoStep(ctx: RolloutDemoContext): Promise<RolloutD
     const q = qualys.config();
     Object.assign(process.env, {
       SENSORFLEET_TABLE: table,
+      SENSORFLEET_IDEMPOTENCY_TABLE: stack.tables.IdempotencyTable!.name,
       SENSORFLEET_QUEUE_URL: work.url,
       SENSORFLEET_DLQ_URL: dlq.url,
       SENSORFLEET_STATE_MACHINE_ARN: stateMachineArn,

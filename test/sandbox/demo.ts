@@ -93,7 +93,7 @@ export async function runDemo(opts: { log: (line: string) => void; reportsDir?: 
       eventGrid: { auth: { method: 'entra', tenantId: sandbox.azure.tenantId, audiences: [grid.webhookApp.identifierUri], authorityHost: sandbox.azure.authorityHost } },
       pubsub: { jwksUrl: pubsub.keys.jwksUrl, audience: DEMO_PUSH_AUDIENCE, serviceAccountEmail: pubsub.pushServiceAccount },
     };
-    configureFunctions({ table: table.name, queueUrl: workQueue.url, dlqUrl: dlq.url, accountId: w.account, region: w.region, azure: clouds.azureTarget, gcp: clouds.gcpTarget, webhooks });
+    configureFunctions({ table: table.name, idempotencyTable: stack.tables.IdempotencyTable!.name, queueUrl: workQueue.url, dlqUrl: dlq.url, accountId: w.account, region: w.region, azure: clouds.azureTarget, gcp: clouds.gcpTarget, webhooks });
     await sandbox.fleet.putActivationSecret();
     await sandbox.fleet.putActivationSecret({ accountId: DEMO_MEMBER_ACCOUNT, region: w.region });
     // The Qualys CS API fake: sensor pods and tasks register when they start (sandbox sensor events).
@@ -335,8 +335,9 @@ function workItem(ref: string, kind: ClusterEvent['kind'], source: string): Clus
 }
 
 /** What serverless.yml wires into the functions' environment, pointed at the sandbox. */
-function configureFunctions(o: { table: string; queueUrl: string; dlqUrl: string; accountId: string; region: string; azure: Record<string, unknown>; gcp: Record<string, unknown>; webhooks: Record<string, unknown> }): void {
+function configureFunctions(o: { table: string; idempotencyTable: string; queueUrl: string; dlqUrl: string; accountId: string; region: string; azure: Record<string, unknown>; gcp: Record<string, unknown>; webhooks: Record<string, unknown> }): void {
   process.env.SENSORFLEET_TABLE = o.table;
+  process.env.SENSORFLEET_IDEMPOTENCY_TABLE = o.idempotencyTable;
   process.env.SENSORFLEET_QUEUE_URL = o.queueUrl;
   process.env.SENSORFLEET_DLQ_URL = o.dlqUrl;
   process.env.SENSORFLEET_CONFIG = JSON.stringify({

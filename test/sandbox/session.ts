@@ -109,6 +109,7 @@ export async function startSandboxSession(o: SessionOptions): Promise<SandboxSes
       SENSORFLEET_CONFIG: JSON.stringify(config),
       // what serverless.yml wires into the functions (for `sensorfleet invoke`)
       SENSORFLEET_TABLE: table,
+      ...(stack.tables.IdempotencyTable ? { SENSORFLEET_IDEMPOTENCY_TABLE: stack.tables.IdempotencyTable.name } : {}),
       SENSORFLEET_QUEUE_URL: work.url,
       ...(dlq ? { SENSORFLEET_DLQ_URL: dlq.url } : {}),
       ...(stateMachineArn ? { SENSORFLEET_STATE_MACHINE_ARN: stateMachineArn } : {}),

@@ -66,13 +66,13 @@ export class SimDynamoDb {
     switch (op) {
       case 'GetItem': {
         const t = this.table(req.TableName);
-        this.throughput('read', req.TableName, req.Key);
+        this.throughput('read', req.TableName, req.Key[t.hash]);
         const item = t.items.get(this.keyOf(t, req.Key));
         return item ? { Item: item } : {};
       }
       case 'PutItem': {
         const t = this.table(req.TableName);
-        this.throughput('write', req.TableName, req.Item);
+        this.throughput('write', req.TableName, req.Item[t.hash]);
         const key = this.keyOf(t, req.Item);
         const old = t.items.get(key);
         this.check(req, old, req.ReturnValuesOnConditionCheckFailure);
@@ -81,7 +81,7 @@ export class SimDynamoDb {
       }
       case 'UpdateItem': {
         const t = this.table(req.TableName);
-        this.throughput('write', req.TableName, req.Key);
+        this.throughput('write', req.TableName, req.Key[t.hash]);
         const key = this.keyOf(t, req.Key);
         const old = t.items.get(key);
         this.check(req, old, req.ReturnValuesOnConditionCheckFailure);
@@ -91,7 +91,7 @@ export class SimDynamoDb {
       }
       case 'DeleteItem': {
         const t = this.table(req.TableName);
-        this.throughput('write', req.TableName, req.Key);
+        this.throughput('write', req.TableName, req.Key[t.hash]);
         const key = this.keyOf(t, req.Key);
         const old = t.items.get(key);
         this.check(req, old, req.ReturnValuesOnConditionCheckFailure);
@@ -119,8 +119,9 @@ export class SimDynamoDb {
     return JSON.stringify([h, t.range ? item[t.range] : null]);
   }
 
-  private throughput(kind: 'read' | 'write', table: string, key: Item): void {
-    const partition = `${table}|${JSON.stringify(Object.values(key)[0] ?? '')}`;
+  /** Throughput is per partition, i.e. per hash key value: items under one static hash key share one partition. */
+  private throughput(kind: 'read' | 'write', table: string, hashValue: AV | undefined): void {
+    const partition = `${table}|${JSON.stringify(hashValue ?? '')}`;
     if (!this.limits.admit(kind === 'read' ? 'dynamodb.partitionReads' : 'dynamodb.partitionWrites', partition)) {
       throw throttled(`${TYPE}ProvisionedThroughputExceededException`, 'The level of configured provisioned throughput for the table was exceeded.');
     }
@@ -193,7 +194,7 @@ export class SimDynamoDb {
         : [...t.items.values()];
     let rows = candidates.filter((i) => i[index.hash] !== undefined && cond(i));
     const hashValue = rows[0]?.[index.hash];
-    if (hashValue) this.throughput('read', req.TableName, { k: hashValue });
+    if (hashValue) this.throughput('read', req.TableName, hashValue);
     const sortKey = new Map(rows.map((i) => [i, (index.range ? (i[index.range]?.S ?? i[index.range]?.N ?? '') : '') + '\u0000' + this.keyOf(t, i)]));
     rows.sort((a, b) => (sortKey.get(a)! < sortKey.get(b)! ? -1 : sortKey.get(a)! > sortKey.get(b)! ? 1 : 0));
     if (req.ScanIndexForward === false) rows.reverse();
@@ -239,7 +240,7 @@ export class SimDynamoDb {
       const [kind, a] = Object.entries(action)[0] as [string, any];
       const t = this.table(a.TableName);
       const keyItem = kind === 'Put' ? a.Item : a.Key;
-      this.throughput('write', a.TableName, keyItem);
+      this.throughput('write', a.TableName, keyItem[t.hash]);
       const key = this.keyOf(t, keyItem);
       const old = t.items.get(key);
       try {

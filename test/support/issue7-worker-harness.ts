@@ -62,6 +62,7 @@ export async function startWorkerWorld(motoUrl: string, region: string): Promise
         async worker(config) {
           Object.assign(process.env, {
             SENSORFLEET_TABLE: table,
+            SENSORFLEET_IDEMPOTENCY_TABLE: out.tables.IdempotencyTable!.name,
             SENSORFLEET_QUEUE_URL: work.url,
             SENSORFLEET_DLQ_URL: dlq.url,
             POWERTOOLS_METRICS_DISABLED: 'true',

@@ -101,6 +101,7 @@ export async function startRolloutWorld(motoUrl: string, region: string, o: { po
       const q = qualys.config();
       Object.assign(process.env, {
         SENSORFLEET_TABLE: table,
+        SENSORFLEET_IDEMPOTENCY_TABLE: stack.tables.IdempotencyTable!.name,
         SENSORFLEET_QUEUE_URL: work.url,
         SENSORFLEET_DLQ_URL: dlq.url,
         SENSORFLEET_STATE_MACHINE_ARN: stateMachineArn,
