@@ -27,12 +27,14 @@ afterAll(async () => {
 });
 
 describe('the attempt counter is the work item’s own', () => {
-  it('six not-ready polls and then failures: three failed attempts before the DLQ, "failed after 3 attempts"', async () => {
+  it('not-ready polls (more of them than maxAttempts) and then failures: three failed attempts before the DLQ, "failed after 3 attempts"', async () => {
     const s = await world.stack();
-    const eks = await world.sandbox.fleet.createEksCluster({ name: name('poll'), nodes: [{ name: 'p1' }], creatingForMs: 6_000 });
+    // CREATING long enough for more polls than maxAttempts (3), even when a loaded machine makes each poll slow:
+    // had polls counted as attempts, the item would be dead-lettered before its first real failure
+    const eks = await world.sandbox.fleet.createEksCluster({ name: name('poll'), nodes: [{ name: 'p1' }], creatingForMs: 15_000 });
     world.sandbox.kubeClusterFor(eks.ref)!.faults.dropConnections = 100_000;
     await s.send([clusterEvent('cluster-created', eks.ref)]);
-    await s.mapping(await s.worker(config())).drain(90_000);
+    await s.mapping(await s.worker(config())).drain(120_000);
 
     const records = await s.records(eks.ref);
     const notReady = records.filter((r) => r.outcome === 'not-ready').length;
@@ -44,7 +46,7 @@ describe('the attempt counter is the work item’s own', () => {
     expect(dead).toHaveLength(1);
     expect(dead[0]!.reason).toMatch(/^failed after 3 attempts: /);
     expect(dead[0]!.attempts).toBe('3');
-  });
+  }, 150_000);
 });
 
 describe('readiness deadlines', () => {
