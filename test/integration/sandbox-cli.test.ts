@@ -127,11 +127,20 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  if (sandbox && sandbox.exitCode === null && sandbox.signalCode === null) {
-    sandbox.kill('SIGKILL');
-    await exited;
+  if (!sandbox || sandbox.exitCode !== null || sandbox.signalCode !== null) return;
+  // still running (a test before the SIGINT one failed, or was filtered out): stop it as Ctrl-C would, so it
+  // stops its moto servers too; whatever of its tree is left after that is killed
+  const tree = await processTree(sandbox.pid!);
+  sandbox.kill('SIGINT');
+  const stopped = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 20_000))]);
+  for (const p of stopped ? [] : tree) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
   }
-});
+}, 30_000);
 
 describe('sensorfleet sandbox, used from another shell with only its exports', () => {
   it('prints exports the AWS CLI, kubectl and sensorfleet take as they are', () => {
