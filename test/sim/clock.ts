@@ -165,6 +165,19 @@ export class VirtualClock {
 }
 
 /** The real timers, kept before install() replaces them. */
+/** Runs work (SDK calls against the stand-ins) on the virtual clock until it settles; its result, or its error. */
+export async function runSettled<T>(clock: VirtualClock, work: () => Promise<T>): Promise<T> {
+  let out: { ok: true; value: T } | { ok: false; err: unknown } | undefined;
+  void work().then(
+    (value) => (out = { ok: true, value }),
+    (err) => (out = { ok: false, err }),
+  );
+  await clock.run(() => out !== undefined);
+  if (!out) throw new Error('the work never finished');
+  if (!out.ok) throw out.err;
+  return out.value;
+}
+
 export const realTimers = {
   setTimeout: globalThis.setTimeout.bind(globalThis),
   setImmediate: globalThis.setImmediate.bind(globalThis),

@@ -3,7 +3,7 @@ import { ClientAssertionCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseKubeconfig } from '../../shared/platforms/aks/kubeconfig';
 import { jwtClaims, SimArm, SimEntra, unsignedJwt } from '../sim/azure';
-import { VirtualClock } from '../sim/clock';
+import { runSettled, VirtualClock } from '../sim/clock';
 import { SIM_CA_PEM } from '../sim/eks';
 import { PROVIDER_LIMITS } from '../sim/limits';
 import { RateLimits } from '../sim/rate-limit';
@@ -19,17 +19,7 @@ const entra = new SimEntra('login.sim.invalid', limits, TENANT);
 entra.registerApp(CLIENT_ID);
 let uninstall: () => void;
 
-async function sim<T>(work: () => Promise<T>): Promise<T> {
-  let out: { ok: true; value: T } | { ok: false; err: unknown } | undefined;
-  void work().then(
-    (value) => (out = { ok: true, value }),
-    (err) => (out = { ok: false, err }),
-  );
-  await clock.run(() => out !== undefined);
-  if (!out) throw new Error('the work never finished');
-  if (!out.ok) throw out.err;
-  return out.value;
-}
+const sim = <T>(work: () => Promise<T>): Promise<T> => runSettled(clock, work);
 
 beforeAll(() => {
   uninstall = installSimTransport(clock, {

@@ -2,7 +2,7 @@ import { CreateServiceCommand, DescribeClustersCommand, DescribeServicesCommand,
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { privateDnsNames } from '../../shared/platforms/aws/ec2-host-names';
 import { jsonError, jsonReply, AwsError } from '../sim/aws-json';
-import { VirtualClock } from '../sim/clock';
+import { runSettled, VirtualClock } from '../sim/clock';
 import { ECS_TASK_WAVE, SimEcs } from '../sim/ecs';
 import { PROVIDER_LIMITS } from '../sim/limits';
 import { RateLimits } from '../sim/rate-limit';
@@ -17,17 +17,7 @@ let uninstall: () => void;
 const client = new ECSClient({ region: REGION, credentials: { accessKeyId: `AKIASIM${ACCOUNT}`, secretAccessKey: 'x' }, maxAttempts: 1 });
 
 /** Runs SDK work against the stand-ins on the virtual clock until it settles. */
-async function sim<T>(work: () => Promise<T>): Promise<T> {
-  let out: { ok: true; value: T } | { ok: false; err: unknown } | undefined;
-  void work().then(
-    (value) => (out = { ok: true, value }),
-    (err) => (out = { ok: false, err }),
-  );
-  await clock.run(() => out !== undefined);
-  if (!out) throw new Error('the work never finished');
-  if (!out.ok) throw out.err;
-  return out.value;
-}
+const sim = <T>(work: () => Promise<T>): Promise<T> => runSettled(clock, work);
 
 beforeAll(() => {
   uninstall = installSimTransport(clock, {

@@ -4,7 +4,7 @@ import { gcpTargetSchema } from '../../shared/platforms/gke/config';
 import { resetGoogleCredentials } from '../../shared/platforms/gke/credential';
 import { resetWebIdentityTokens } from '../../shared/platforms/aws/web-identity-token';
 import { unsignedJwt } from '../sim/azure';
-import { VirtualClock } from '../sim/clock';
+import { runSettled, VirtualClock } from '../sim/clock';
 import { SIM_CA_PEM } from '../sim/eks';
 import { SimGke, SimGoogleTokens } from '../sim/gcp';
 import { PROVIDER_LIMITS } from '../sim/limits';
@@ -20,17 +20,7 @@ const savedEnv = { ...process.env };
 let uninstall: () => void;
 let webIdentityTokens = 0;
 
-async function sim<T>(work: () => Promise<T>): Promise<T> {
-  let out: { ok: true; value: T } | { ok: false; err: unknown } | undefined;
-  void work().then(
-    (value) => (out = { ok: true, value }),
-    (err) => (out = { ok: false, err }),
-  );
-  await clock.run(() => out !== undefined);
-  if (!out) throw new Error('the work never finished');
-  if (!out.ok) throw out.err;
-  return out.value;
-}
+const sim = <T>(work: () => Promise<T>): Promise<T> => runSettled(clock, work);
 
 beforeAll(() => {
   Object.assign(process.env, { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIASIM100000000000', AWS_SECRET_ACCESS_KEY: 'x', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' });
