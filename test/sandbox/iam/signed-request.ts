@@ -72,16 +72,7 @@ export async function queryCall(o: {
     o.service,
     o.region,
   );
-  return new Promise((resolve, reject) => {
-    const r = request({ host: u.hostname, port: u.port, method: 'POST', path: '/', headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    r.on('error', reject);
-    r.end(body);
-  });
+  return send(u, 'POST', '/', headers, body);
 }
 
 /** The text of the first `<tag>` in an XML answer. */
@@ -94,8 +85,13 @@ export async function restCall(o: { endpoint: string; method: string; path: stri
   const u = new URL(o.endpoint);
   const body = Buffer.from(o.body ?? '');
   const headers = await resign({ method: o.method, url: o.path, headers: { host: u.host, 'content-length': String(body.length) }, body }, o.creds, o.service, o.region);
+  return send(u, o.method, o.path, headers, body);
+}
+
+/** Sends a signed request and answers with its status and text. */
+function send(u: URL, method: string, path: string, headers: Record<string, string>, body: Buffer): Promise<QueryAnswer> {
   return new Promise((resolve, reject) => {
-    const r = request({ host: u.hostname, port: u.port, method: o.method, path: o.path, headers }, (res) => {
+    const r = request({ host: u.hostname, port: u.port, method, path, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
