@@ -93,7 +93,6 @@ async function writesSince(ref: string, since: string): Promise<number> {
 
 describe('the bundled worker enrolls AKS and GKE clusters from queue work items', () => {
   it('an Entra-integrated AKS cluster still Creating and a GKE Standard cluster reach full coverage; again: nothing written', async () => {
-    // the GKE cluster first: the AKS one must still be Creating when its first work item is taken, even on a loaded machine
     const gke = await sandbox.gcp.fleet.createGkeCluster({
       projectId: PROJECT,
       projectNumber: '318274650923',
@@ -105,10 +104,17 @@ describe('the bundled worker enrolls AKS and GKE clusters from queue work items'
       resourceGroup: `rg-e2e-${suffix}`,
       name: 'aks-e2e',
       mode: 'entra',
-      creatingForMs: 5000,
+      // Creating until the worker has been seen waiting on it (then ARM finishes), however loaded the machine
+      creatingForMs: 600_000,
       nodePools: [{ name: 'system', count: 2 }, { name: 'win', count: 1, osType: 'Windows' }],
     });
+    const finishCreating = (async () => {
+      const end = Date.now() + 120_000;
+      while (Date.now() < end && !(await store.listReconciles(aks.ref, 5)).some((r) => r.outcome === 'not-ready')) await new Promise((r) => setTimeout(r, 200));
+      sandbox.azure.fleet.record(aks.ref)!.schedule({ at: Date.now(), provisioningState: 'Succeeded', powerState: 'Running' });
+    })();
     await enqueue([item(aks.ref), item(gke.ref)]);
+    await finishCreating;
 
     const aksItem = await store.getCluster(aks.ref);
     expect(aksItem?.outcome, aksItem?.message).toBe('converged');

@@ -48,6 +48,8 @@ const config = (version: string, region: string) => ({
     concurrency: 4,
     checkInGate: { enabled: true, deadlineSeconds: 60, pollSeconds: 1 },
     rings: { shares: [100], maxRestarts: 3 },
+    // at most 3 of the 6 running sensors replaced per ring: a canary and two more gated rings (the default 25 % makes six, serially)
+    blastRadius: { percent: 50, minClusters: 1 },
   },
   // small pages: a gate's sensor listing is many calls, each of which may fail
   qualys: { pageSize: 2 },
@@ -119,6 +121,7 @@ async function scenario(rate: number, region: string, seed: number, from: string
 
   let halts = 0;
   let run: RunRecord | undefined;
+  let enrolledAt = 0;
   try {
     // 1. enrollment, end to end
     await w.configure(config(from, region));
@@ -133,13 +136,16 @@ async function scenario(rate: number, region: string, seed: number, from: string
       throw new Error(`${(err as Error).message}; not settled: ${await unsettled(all, dead)}`);
     });
 
+    enrolledAt = Date.now();
     // 2. the nightly run to the new version: rings, gates, an operator resuming a halted run
     await w.configure(config(target, region));
     const event = { id: `nightly-${tag}` };
     const started = (await invokeAsync(() => w.nightly(event), event, ingest)) as { started: boolean; runId: string } | undefined;
     expect(started?.started, `nightly did not start: ${ingest.dead.join('; ')}`).toBe(true);
     for (;;) {
-      run = await w.waitForRun(started!.runId, ['succeeded', 'halted', 'failed', 'aborted'], 150_000);
+      run = await w.waitForRun(started!.runId, ['succeeded', 'halted', 'failed', 'aborted'], 240_000).catch(async (err) => {
+        throw new Error(`${(err as Error).message}; run: ${await runState(started!.runId)}; clusters: ${await unsettled(all, dead)}`);
+      });
       if (run.status !== 'halted' || halts >= 3) break;
       halts++;
       figures.push(`  ${tag}: halted (${run.halt!.reason.slice(0, 160)}); resumed`);
@@ -232,7 +238,7 @@ async function scenario(rate: number, region: string, seed: number, from: string
   const kubeSeen = kubeFaults.reduce((n, f) => n + f.seen, 0);
   const kinds2 = (f: RandomFaults[]) => (['throttle', 'server-error', 'drop', 'after-commit'] as const).map((k) => `${k} ${f.reduce((n, x) => n + x.injected[k], 0)}`).join(', ');
   figures.push(
-    `${tag} (${Math.round(rate * 100)} % failing, ${((Date.now() - started) / 1000).toFixed(1)} s): injected AWS ${aws.total}/${aws.seen}, Kubernetes ${kubeInjected}/${kubeSeen}, Qualys ${qualys.total}/${qualys.seen} [${kinds2([aws, ...kubeFaults, qualys])}]; ` +
+    `${tag} (${Math.round(rate * 100)} % failing, ${((Date.now() - started) / 1000).toFixed(1)} s: enrollment ${((enrolledAt - started) / 1000).toFixed(1)} s, run ${((Date.now() - enrolledAt) / 1000).toFixed(1)} s): injected AWS ${aws.total}/${aws.seen}, Kubernetes ${kubeInjected}/${kubeSeen}, Qualys ${qualys.total}/${qualys.seen} [${kinds2([aws, ...kubeFaults, qualys])}]; ` +
       `clusters ${all.length}: converged ${converged.length}, DLQ with reason ${[...dead.keys()].filter((r) => all.includes(r)).length}; duplicates ${duplicates}; lost ${lost}; ingest DLQ ${ingest.dead.length} of ${ingest.sent}; ` +
       `writes committed ${committed} / recorded ${recorded}; halts ${halts}`,
   );
@@ -243,6 +249,17 @@ async function scenario(rate: number, region: string, seed: number, from: string
   // Qualys sees tens of calls (the gates' sensor listings): at 10 % some runs draw no fault there
   expect(qualys.seen).toBeGreaterThan(0);
   if (rate >= 0.3) expect(qualys.total).toBeGreaterThan(0);
+}
+
+/** Where a run stands: its status, history and each ring's answers so far. */
+async function runState(runId: string): Promise<string> {
+  return w.quiet(async () => {
+    const run = await w.rollouts.getRun(runId);
+    if (!run) return 'no run record';
+    const results = await w.rollouts.listResults(runId);
+    const rings = run.rings.map((r) => `ring ${r.ring} (${r.size} clusters): ${results.filter((x) => x.ring === r.ring).map((x) => `${x.cluster.split(':').pop()} ${x.outcome}`).join(', ')}`);
+    return `${run.status}; ${rings.join('; ')}; gates ${JSON.stringify(run.gates)}; history ${run.history.map((h) => `${h.at.slice(11, 19)} ${h.event}`).join(' | ')}`;
+  });
 }
 
 /** Why a cluster is neither converged nor in the DLQ: its inventory item and its last records. */
@@ -264,7 +281,7 @@ describe('fault suite: enrollment and a nightly rollout with requests failing at
 
   it('30 % of AWS, Kubernetes and Qualys requests failing', async () => {
     await scenario(0.3, 'eu-central-2', 303, V2, V3);
-  }, 540_000);
+  }, 720_000);
 
   it('no invocation ran longer than 60 s', () => {
     expect(w.invocations.length).toBeGreaterThan(0);

@@ -94,7 +94,7 @@ describe('Event Grid', () => {
 
   it('an AKS cluster reaching Succeeded: the ARM write is delivered and queued once (the CloudEvents subscription filters it out)', async () => {
     const aks = await sandbox.azure.fleet.createAksCluster({ resourceGroup: `rg-wd-${suffix}`, name: 'aks-delivered', mode: 'entra', creatingForMs: 300, nodePools: [{ name: 'system', count: 1 }] });
-    await sleepUntil(() => grid.eventGrid.attempts.some((x) => x.status === 202));
+    await sleepUntil(() => grid.eventGrid.attempts.some((x) => x.status === 202), () => `Event Grid attempts: ${JSON.stringify(grid.eventGrid.attempts)}`);
     await grid.eventGrid.idle();
     expect((await fn.received()).map((e) => [e.kind, e.cluster])).toEqual([['cluster-created', aks.ref]]);
   });
@@ -199,17 +199,18 @@ describe('no traffic but to the sandbox', () => {
 
 /** Waits for the cluster-created work item of a new cluster (ARM reports the write right after it). */
 async function created(ref: string): Promise<void> {
-  const end = Date.now() + 20_000;
+  const end = Date.now() + 45_000;
   while (!(await fn.received()).some((e) => e.kind === 'cluster-created' && e.cluster === ref)) {
     if (Date.now() > end) throw new Error(`no cluster-created for ${ref}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-async function sleepUntil(cond: () => boolean, timeoutMs = 20_000): Promise<void> {
+/** Generous on a loaded 2-core machine: the condition ends the wait, the limit only names a failure. */
+async function sleepUntil(cond: () => boolean, why: () => string = () => '', timeoutMs = 45_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
+    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms ${why()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
