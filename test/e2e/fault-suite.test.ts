@@ -143,7 +143,7 @@ async function scenario(rate: number, region: string, seed: number, from: string
     const started = (await invokeAsync(() => w.nightly(event), event, ingest)) as { started: boolean; runId: string } | undefined;
     expect(started?.started, `nightly did not start: ${ingest.dead.join('; ')}`).toBe(true);
     for (;;) {
-      run = await w.waitForRun(started!.runId, ['succeeded', 'halted', 'failed', 'aborted'], 240_000).catch(async (err) => {
+      run = await w.waitForRun(started!.runId, ['succeeded', 'halted', 'failed', 'aborted'], 360_000).catch(async (err) => {
         throw new Error(`${(err as Error).message}; run: ${await runState(started!.runId)}; clusters: ${await unsettled(all, dead)}`);
       });
       if (run.status !== 'halted' || halts >= 3) break;
@@ -277,11 +277,11 @@ async function unsettled(all: string[], dead: Map<string, string>): Promise<stri
 describe('fault suite: enrollment and a nightly rollout with requests failing at random', () => {
   it('10 % of AWS, Kubernetes and Qualys requests failing', async () => {
     await scenario(0.1, 'eu-west-3', 101, V1, V2);
-  }, 420_000);
+  }, 900_000);
 
   it('30 % of AWS, Kubernetes and Qualys requests failing', async () => {
     await scenario(0.3, 'eu-central-2', 303, V2, V3);
-  }, 720_000);
+  }, 900_000);
 
   it('no invocation ran longer than 60 s', () => {
     expect(w.invocations.length).toBeGreaterThan(0);
