@@ -166,6 +166,7 @@ async function scenario(rate: number, region: string, seed: number, from: string
   }
   await w.drain(60_000);
   await collectDlq();
+  figures.push(await timeline(tag, run!, all));
 
   // every cluster converged at the new version, or is in the DLQ with its reason
   const converged: string[] = [];
@@ -249,6 +250,18 @@ async function scenario(rate: number, region: string, seed: number, from: string
   // Qualys sees tens of calls (the gates' sensor listings): at 10 % some runs draw no fault there
   expect(qualys.seen).toBeGreaterThan(0);
   if (rate >= 0.3) expect(qualys.total).toBeGreaterThan(0);
+}
+
+/** When each ring passed and each cluster's reconciles ran, in seconds from the run's start (where a slow run spent its time). */
+async function timeline(tag: string, run: RunRecord, all: string[]): Promise<string> {
+  const t0 = Date.parse(run.startedAt);
+  const rel = (at: string) => ((Date.parse(at) - t0) / 1000).toFixed(1);
+  const lines = [`  ${tag} run: ${run.history.map((h) => `${rel(h.at)} ${h.event.slice(0, 40)}`).join(' | ')}`];
+  for (const ref of all) {
+    const records = (await w.store.listReconciles(ref, 40)).reverse().filter((r) => r.startedAt >= run.startedAt);
+    lines.push(`    ${ref.split(':').pop()}: ${records.map((r) => `${rel(r.startedAt)}-${rel(r.finishedAt)} ${r.outcome}`).join(', ')}`);
+  }
+  return lines.join('\n');
 }
 
 /** Where a run stands: its status, history and each ring's answers so far. */
